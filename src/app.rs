@@ -1,0 +1,158 @@
+//! The application: opens the store, binds every listener first (so port 0
+//! works and the real addresses are known before anything is served), then
+//! runs them until shutdown and closes everything in order.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, Listen};
+use crate::store::{Retention, Store};
+use crate::{auth, smtp, store, tls, web};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen for {service} on {addr}: {source}")]
+    Bind {
+        service: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::Error),
+    #[error("SMTP credentials: {0}")]
+    Credentials(#[from] auth::CredentialsError),
+}
+
+/// The addresses the listeners are bound to (None when off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Addresses {
+    pub smtp: Option<SocketAddr>,
+    pub smtps: Option<SocketAddr>,
+    pub http: Option<SocketAddr>,
+}
+
+/// A built application: store open, listeners bound, nothing served yet.
+pub struct App {
+    store: Store,
+    smtp: smtp::Server,
+    smtp_listener: Option<TcpListener>,
+    smtps_listener: Option<TcpListener>,
+    http_listener: Option<TcpListener>,
+    addresses: Addresses,
+    retention: Retention,
+    cancel: CancellationToken,
+}
+
+impl App {
+    /// Opens the store and binds every listener that is on.
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        let credentials = config.smtp_credentials()?;
+        let tls = tls::acceptor(
+            config.tls_cert.as_deref(),
+            config.tls_key.as_deref(),
+            &config.hostname,
+        )?;
+        let store = Store::open(config.db.as_deref(), config.db_sync)?;
+        let smtp_listener = bind("SMTP", config.smtp_addr).await?;
+        let smtps_listener = bind("SMTPS", config.smtps_addr).await?;
+        let http_listener = bind("HTTP", config.http_addr).await?;
+        let addresses = Addresses {
+            smtp: local_addr(&smtp_listener),
+            smtps: local_addr(&smtps_listener),
+            http: local_addr(&http_listener),
+        };
+        let cancel = CancellationToken::new();
+        let settings = smtp::Settings {
+            hostname: config.hostname.clone(),
+            credentials,
+            max_message_size: usize::try_from(config.max_message_size.0).unwrap_or(usize::MAX),
+            max_recipients: config.smtp_max_recipients as usize,
+            max_line_length: config.smtp_max_line_length as usize,
+            idle_timeout: config.smtp_idle_timeout,
+            max_connections: config.smtp_max_connections as usize,
+        };
+        Ok(Self {
+            smtp: smtp::Server::new(settings, store.clone(), tls, cancel.clone()),
+            store,
+            smtp_listener,
+            smtps_listener,
+            http_listener,
+            addresses,
+            retention: Retention {
+                max_messages: config.max_messages,
+                max_age: config.max_age,
+            },
+            cancel,
+        })
+    }
+
+    /// Where each listener is bound.
+    pub fn addresses(&self) -> Addresses {
+        self.addresses
+    }
+
+    /// A handle to the store.
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// Cancelling this token shuts the application down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then stops accepting,
+    /// lets each session finish or answer 421, and closes the database.
+    pub async fn run(self) {
+        let tracker = TaskTracker::new();
+        let smtp = std::sync::Arc::new(self.smtp);
+        for (listener, implicit_tls) in [(self.smtp_listener, false), (self.smtps_listener, true)] {
+            if let Some(listener) = listener {
+                let smtp = std::sync::Arc::clone(&smtp);
+                let sessions = tracker.clone();
+                tracker.spawn(async move { smtp.serve(listener, implicit_tls, sessions).await });
+            }
+        }
+        if let Some(listener) = self.http_listener {
+            let router = web::app(web::AppState {
+                store: self.store.clone(),
+                smtp_addr: self.addresses.smtp,
+            });
+            tracker.spawn(web::serve(listener, router, self.cancel.clone()));
+        }
+        tracker.spawn(store::retention::run(
+            self.store.clone(),
+            self.retention,
+            self.cancel.clone(),
+        ));
+        self.cancel.cancelled().await;
+        tracker.close();
+        tracker.wait().await;
+        drop(smtp);
+        self.store.close().await;
+    }
+}
+
+async fn bind(service: &'static str, listen: Listen) -> Result<Option<TcpListener>, Error> {
+    let Some(addr) = listen.addr() else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind {
+            service,
+            addr,
+            source,
+        })?;
+    Ok(Some(listener))
+}
+
+fn local_addr(listener: &Option<TcpListener>) -> Option<SocketAddr> {
+    listener.as_ref().and_then(|l| l.local_addr().ok())
+}

@@ -1,0 +1,34 @@
+//! Mailsink: a fake mail server for developers and CI.
+//!
+//! Applications send mail over SMTP; nothing is delivered. Every message is
+//! committed to an embedded SQLite database and read back by people and tests.
+//!
+//! # Layout
+//!
+//! - [`config`]: the command line; every option is also a `MAILSINK_*` variable.
+//! - [`app`]: binds every listener (port 0 allowed), runs them, shuts them down.
+//! - [`tls`]: the server certificate, from PEM files or generated with rcgen.
+//! - [`auth`]: credentials and the SASL mechanisms shared by the mail protocols.
+//! - [`smtp`]: the SMTP listener and session state machine.
+//! - [`message`]: parsing received bytes into the summary kept for listing and search.
+//! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
+//!   the model, retention and the broadcast of store events.
+//! - [`web`]: the HTTP listener (health checks and the start page).
+//!
+//! # The flow of a message
+//!
+//! An SMTP session collects the envelope and the DATA (or BDAT) bytes, prepends
+//! the `Return-Path:` and `Received:` trace headers, parses the message once into
+//! a [`message::Summary`] and hands it to the [`store::Store`] writer. The writer
+//! commits messages in groups and answers each waiting session after COMMIT; only
+//! then does the session reply `250`. The writer then broadcasts a
+//! [`store::StoreEvent`] for the listeners that show mail live.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod message;
+pub mod smtp;
+pub mod store;
+pub mod tls;
+pub mod web;

@@ -1,0 +1,227 @@
+//! Reading a received message once, at ingest, into the summary that listing and
+//! search use (mail-parser does the MIME work). Nothing on the read path parses
+//! the bytes again just to list them.
+
+use mail_parser::{Address, MessageParser};
+use serde::{Deserialize, Serialize};
+
+/// Longest snippet kept for the list view, in characters.
+const SNIPPET_CHARS: usize = 250;
+/// Most body text fed to the full-text index, in bytes.
+const INDEXED_BODY_BYTES: usize = 256 * 1024;
+
+/// A name and address as a header gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Mailbox {
+    pub name: String,
+    pub address: String,
+}
+
+/// What listing and search need to know about a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// The Bcc header plus every envelope recipient named in no To, Cc or Bcc header.
+    pub bcc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub subject: String,
+    /// The Date header, unix seconds.
+    pub sent_at: Option<i64>,
+    /// The Message-ID header, without angle brackets.
+    pub message_id: Option<String>,
+    pub attachments: u32,
+    pub snippet: String,
+}
+
+/// A message read at ingest: its summary and the text for the full-text index.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub summary: Summary,
+    /// The readable body (text part, or the HTML part rendered as text), capped.
+    pub body_text: String,
+}
+
+impl Parsed {
+    /// Every address of the summary, space separated, for the index.
+    pub fn addresses_text(&self) -> String {
+        let s = &self.summary;
+        s.from
+            .iter()
+            .chain(&s.to)
+            .chain(&s.cc)
+            .chain(&s.bcc)
+            .chain(&s.reply_to)
+            .flat_map(|m| [m.name.as_str(), m.address.as_str()])
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Parses `data` (the stored bytes). `envelope_recipients` are the RCPT TO
+/// addresses: those no header names are reported as Bcc.
+///
+/// Never fails: bytes that are not a parseable message give an empty summary,
+/// because the message was accepted and must still be listed.
+pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
+    let Some(message) = MessageParser::default().parse(data) else {
+        return Parsed {
+            summary: Summary {
+                bcc: envelope_only(envelope_recipients, &[]),
+                ..Summary::default()
+            },
+            body_text: String::new(),
+        };
+    };
+    let to = mailboxes(message.to());
+    let cc = mailboxes(message.cc());
+    let mut bcc = mailboxes(message.bcc());
+    let named: Vec<&Mailbox> = to.iter().chain(&cc).chain(&bcc).collect();
+    let hidden = envelope_only(envelope_recipients, &named);
+    bcc.extend(hidden);
+
+    let mut body_text = message
+        .body_text(0)
+        .map(|text| text.into_owned())
+        .unwrap_or_default();
+    truncate_at_char(&mut body_text, INDEXED_BODY_BYTES);
+    let snippet = snippet(&body_text);
+
+    Parsed {
+        summary: Summary {
+            from: mailboxes(message.from()).into_iter().next(),
+            to,
+            cc,
+            bcc,
+            reply_to: mailboxes(message.reply_to()),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            sent_at: message.date().map(|d| d.to_timestamp()),
+            message_id: message.message_id().map(str::to_owned),
+            attachments: u32::try_from(message.attachment_count()).unwrap_or(u32::MAX),
+            snippet,
+        },
+        body_text,
+    }
+}
+
+fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
+    address
+        .map(|a| {
+            a.iter()
+                .map(|addr| Mailbox {
+                    name: addr.name().unwrap_or_default().to_owned(),
+                    address: addr.address().unwrap_or_default().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Envelope recipients that no header names, once each, in envelope order.
+fn envelope_only(recipients: &[&str], named: &[&Mailbox]) -> Vec<Mailbox> {
+    let mut hidden: Vec<Mailbox> = Vec::new();
+    for rcpt in recipients {
+        let known = named
+            .iter()
+            .any(|m| m.address.eq_ignore_ascii_case(rcpt))
+            || hidden.iter().any(|m| m.address.eq_ignore_ascii_case(rcpt));
+        if !known {
+            hidden.push(Mailbox {
+                name: String::new(),
+                address: (*rcpt).to_owned(),
+            });
+        }
+    }
+    hidden
+}
+
+/// The first words of the body on one line, whitespace collapsed.
+fn snippet(body: &str) -> String {
+    let mut out = String::new();
+    for word in body.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() >= SNIPPET_CHARS {
+            break;
+        }
+    }
+    if let Some((cut, _)) = out.char_indices().nth(SNIPPET_CHARS) {
+        out.truncate(cut);
+    }
+    out
+}
+
+fn truncate_at_char(s: &mut String, max_bytes: usize) {
+    if s.len() > max_bytes {
+        let mut cut = max_bytes;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIL: &[u8] = b"From: Alice <alice@example.com>\r\n\
+To: bob@example.com, Carol <carol@example.com>\r\n\
+Cc: dave@example.com\r\n\
+Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\
+Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\
+Message-ID: <abc@example.com>\r\n\
+\r\n\
+Hello   there,\r\n  world.\r\n";
+
+    #[test]
+    fn summarises_headers_and_body() {
+        let parsed = parse(MAIL, &["bob@example.com", "eve@example.com"]);
+        let s = &parsed.summary;
+        assert_eq!(s.subject, "Grüße");
+        assert_eq!(
+            s.from,
+            Some(Mailbox {
+                name: "Alice".into(),
+                address: "alice@example.com".into()
+            })
+        );
+        assert_eq!(s.to.len(), 2);
+        assert_eq!(s.cc[0].address, "dave@example.com");
+        assert_eq!(s.message_id.as_deref(), Some("abc@example.com"));
+        assert_eq!(s.sent_at, Some(1_795_428_000));
+        assert_eq!(s.snippet, "Hello there, world.");
+        // eve is only in the envelope: a blind copy.
+        assert_eq!(
+            s.bcc,
+            vec![Mailbox {
+                name: String::new(),
+                address: "eve@example.com".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn envelope_recipients_match_headers_case_insensitively() {
+        let parsed = parse(MAIL, &["BOB@example.com", "eve@example.com", "Eve@example.com"]);
+        assert_eq!(parsed.summary.bcc.len(), 1);
+    }
+
+    #[test]
+    fn garbage_still_gives_a_summary() {
+        let parsed = parse(b"", &["x@y"]);
+        assert_eq!(parsed.summary.subject, "");
+        assert_eq!(parsed.summary.bcc[0].address, "x@y");
+    }
+
+    #[test]
+    fn snippet_is_capped_on_a_char_boundary() {
+        let long = "ü".repeat(400);
+        assert_eq!(snippet(&long).chars().count(), SNIPPET_CHARS);
+    }
+}

@@ -1,0 +1,151 @@
+//! The SMTP listener: accepts connections up to the configured cap and runs a
+//! [`session`] for each, in plaintext (with STARTTLS) or implicit TLS.
+
+mod conn;
+mod session;
+mod trace;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Credentials;
+use crate::store::Store;
+use session::{Outcome, Session};
+
+/// The SMTP limits and identity, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub hostname: String,
+    pub credentials: Credentials,
+    pub max_message_size: usize,
+    pub max_recipients: usize,
+    pub max_line_length: usize,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// What every session shares.
+pub(crate) struct Context {
+    pub(crate) settings: Settings,
+    pub(crate) store: Store,
+    pub(crate) tls: TlsAcceptor,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// The SMTP service: one or two bound listeners sharing one connection cap.
+pub struct Server {
+    ctx: Arc<Context>,
+    slots: Arc<Semaphore>,
+}
+
+impl Server {
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        tls: TlsAcceptor,
+        cancel: CancellationToken,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(settings.max_connections));
+        Self {
+            ctx: Arc::new(Context {
+                settings,
+                store,
+                tls,
+                cancel,
+            }),
+            slots,
+        }
+    }
+
+    /// Accepts connections on `listener` until shutdown; sessions are spawned on
+    /// `tracker` so shutdown can wait for them.
+    pub async fn serve(&self, listener: TcpListener, implicit_tls: bool, tracker: TaskTracker) {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let accepted = tokio::select! {
+                () = self.ctx.cancel.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => {
+                    backoff = Duration::from_millis(10);
+                    pair
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: wait, then go on.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            let ctx = Arc::clone(&self.ctx);
+            match Arc::clone(&self.slots).try_acquire_owned() {
+                Ok(slot) => {
+                    tracker.spawn(async move {
+                        handle(stream, peer, ctx, implicit_tls).await;
+                        drop(slot);
+                    });
+                }
+                Err(_) => {
+                    tracker.spawn(refuse(stream, ctx));
+                }
+            }
+        }
+    }
+}
+
+async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit_tls: bool) {
+    let _ = stream.set_nodelay(true);
+    let result = if implicit_tls {
+        serve_tls(stream, peer, &ctx, true).await
+    } else {
+        match Session::new(stream, Arc::clone(&ctx), peer, false).run(true).await {
+            Ok(Outcome::StartTls(stream)) => serve_tls(stream, peer, &ctx, false).await,
+            Ok(Outcome::Closed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, client = %peer, "session ended with an I/O error");
+    }
+}
+
+async fn serve_tls(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: &Arc<Context>,
+    greet: bool,
+) -> std::io::Result<()> {
+    let handshake = tokio::time::timeout(ctx.settings.idle_timeout, ctx.tls.accept(stream));
+    let stream = match handshake.await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, client = %peer, "TLS handshake failed");
+            return Ok(());
+        }
+        Err(_) => return Ok(()),
+    };
+    Session::new(stream, Arc::clone(ctx), peer, true)
+        .run(greet)
+        .await
+        .map(|_| ())
+}
+
+/// Over the connection cap: say so and hang up (RFC 5321 §3.1 allows 421 as greeting).
+async fn refuse(mut stream: TcpStream, ctx: Arc<Context>) {
+    let reply = format!(
+        "421 4.7.0 {} Error: too many connections, try again later\r\n",
+        ctx.settings.hostname
+    );
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}

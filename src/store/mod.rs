@@ -1,0 +1,208 @@
+//! The message store: SQLite in WAL mode, the only place SQL appears.
+//!
+//! One writer thread owns the read-write connection and commits in groups
+//! ([`writer`]); a pool of read-only connections serves every read
+//! ([`readers`]). After each commit the writer broadcasts [`StoreEvent`]s, which
+//! the live views (web events, IMAP IDLE, API waiters) subscribe to.
+
+mod model;
+mod queries;
+mod readers;
+pub mod retention;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use model::{Envelope, InvalidId, MessageId, MessageMeta, NewMessage, Recipient};
+pub use retention::Retention;
+
+use crate::config::DbSync;
+use readers::Readers;
+use writer::Job;
+
+/// Jobs waiting for the writer before senders feel back-pressure.
+const WRITER_QUEUE: usize = 1024;
+/// Events kept for slow subscribers before they lag.
+const EVENT_BUFFER: usize = 4096;
+/// Read-only connections in the pool.
+const READERS: usize = 8;
+
+/// What went wrong in the store.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Sqlite(Arc<rusqlite::Error>),
+    #[error("cannot prepare the database: {0}")]
+    Migration(Arc<rusqlite_migration::Error>),
+    #[error("cannot create the temporary database directory: {0}")]
+    TempDir(Arc<std::io::Error>),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(Arc::new(e))
+    }
+}
+
+/// A change committed to the store, broadcast after COMMIT.
+#[derive(Debug, Clone)]
+pub enum StoreEvent {
+    Inserted(Arc<MessageMeta>),
+    Deleted(Vec<MessageId>),
+    /// Every message was deleted.
+    Cleared,
+    ReadChanged { ids: Vec<MessageId>, read: bool },
+}
+
+/// A handle to the store; cheap to clone. The database closes when the last
+/// handle is dropped (a temporary database is then removed).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Readers,
+    events: broadcast::Sender<StoreEvent>,
+    path: PathBuf,
+    // Declared last: removed only after the connections above are closed.
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after its current group; wait for it
+        // so the database is closed cleanly before the files go away.
+        self.jobs.take();
+        if let Some(handle) = self.writer.lock().ok().and_then(|mut h| h.take()) {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the database at `path`, or a
+    /// temporary one that is removed when the store closes.
+    pub fn open(path: Option<&Path>, sync: DbSync) -> Result<Self, Error> {
+        let (path, temp) = match path {
+            Some(path) => (path.to_owned(), None),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("mailsink-")
+                    .tempdir()
+                    .map_err(|e| Error::TempDir(Arc::new(e)))?;
+                (dir.path().join("mailsink.db"), Some(dir))
+            }
+        };
+        let conn = schema::open_writer(&path, sync)?;
+        let (jobs, queue) = mpsc::channel(WRITER_QUEUE);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let writer_events = events.clone();
+        let writer = std::thread::Builder::new()
+            .name("mailsink-writer".into())
+            .spawn(move || writer::run(conn, queue, writer_events))
+            .map_err(|e| Error::TempDir(Arc::new(e)))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                jobs: Some(jobs),
+                writer: Mutex::new(Some(writer)),
+                readers: Readers::new(path.clone(), READERS),
+                events,
+                path,
+                _temp: temp,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Subscribes to the changes committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<StoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Commits a message; returns once it is durable.
+    pub async fn insert(&self, message: NewMessage) -> Result<Arc<MessageMeta>, Error> {
+        self.submit(|reply| Job::Insert(Box::new(message), reply))
+            .await
+    }
+
+    /// Deletes messages by ID; returns how many existed.
+    pub async fn delete(&self, ids: Vec<MessageId>) -> Result<usize, Error> {
+        self.submit(|reply| Job::Delete(ids, reply)).await
+    }
+
+    /// Deletes every message; returns how many there were.
+    pub async fn delete_all(&self) -> Result<usize, Error> {
+        self.submit(Job::DeleteAll).await
+    }
+
+    /// Marks messages read or unread; returns how many changed.
+    pub async fn set_read(&self, ids: Vec<MessageId>, read: bool) -> Result<usize, Error> {
+        self.submit(|reply| Job::SetRead(ids, read, reply)).await
+    }
+
+    /// Removes one chunk of messages beyond the retention limits; returns how many.
+    pub async fn prune(&self, retention: Retention) -> Result<usize, Error> {
+        self.submit(|reply| Job::Prune(retention, reply)).await
+    }
+
+    /// Messages newest first.
+    pub async fn list(&self, offset: u64, limit: u64) -> Result<Vec<MessageMeta>, Error> {
+        self.inner
+            .readers
+            .run(move |conn| queries::list(conn, offset, limit))
+            .await
+    }
+
+    /// One message's metadata.
+    pub async fn get(&self, id: &MessageId) -> Result<Option<MessageMeta>, Error> {
+        let id = id.clone();
+        self.inner
+            .readers
+            .run(move |conn| queries::get(conn, &id))
+            .await
+    }
+
+    /// One message's bytes as stored (trace headers, then the client's bytes).
+    pub async fn raw(&self, id: &MessageId) -> Result<Option<Vec<u8>>, Error> {
+        let id = id.clone();
+        self.inner
+            .readers
+            .run(move |conn| queries::raw(conn, &id))
+            .await
+    }
+
+    /// How many messages are stored.
+    pub async fn count(&self) -> Result<u64, Error> {
+        self.inner.readers.run(queries::count).await
+    }
+
+    async fn submit<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Job,
+    ) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        let jobs = self.inner.jobs.as_ref().ok_or(Error::Closed)?;
+        jobs.send(job(reply)).await.map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Closes the store once every other handle is gone, waiting for the writer
+    /// to finish its last group. Blocking work runs off the async threads.
+    pub async fn close(self) {
+        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+    }
+}

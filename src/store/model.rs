@@ -1,0 +1,153 @@
+//! The values the store takes and gives: IDs, envelopes, new and stored messages.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use crate::message::{Parsed, Summary};
+
+/// The public ID of a message: 22 base62 characters, random, like Mailpit's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(String);
+
+const ID_LEN: usize = 22;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+impl MessageId {
+    /// A fresh random ID (131 bits of entropy: collisions are not a practical concern).
+    pub fn generate() -> Self {
+        let mut rng = rand::rng();
+        let id = (0..ID_LEN)
+            .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
+            .collect();
+        Self(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A string that is not a message ID.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a message ID: {0:?}")]
+pub struct InvalidId(pub String);
+
+impl FromStr for MessageId {
+    type Err = InvalidId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() == ID_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidId(s.to_owned()))
+        }
+    }
+}
+
+/// One RCPT TO, with its RFC 3461 parameters as the client sent them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub address: String,
+    pub notify: Option<String>,
+    pub orcpt: Option<String>,
+}
+
+impl Recipient {
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            notify: None,
+            orcpt: None,
+        }
+    }
+}
+
+/// How a message arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The reverse-path; empty for the null sender `<>`.
+    pub mail_from: String,
+    pub recipients: Vec<Recipient>,
+    /// The HELO/EHLO name.
+    pub helo: String,
+    /// The client's IP address and port.
+    pub client_addr: String,
+    pub auth_user: Option<String>,
+    pub tls: bool,
+    /// RFC 3461 `RET=` (FULL or HDRS).
+    pub dsn_ret: Option<String>,
+    /// RFC 3461 `ENVID=`.
+    pub dsn_envid: Option<String>,
+}
+
+impl Envelope {
+    /// The recipient addresses, in RCPT order.
+    pub fn recipient_addresses(&self) -> Vec<&str> {
+        self.recipients.iter().map(|r| r.address.as_str()).collect()
+    }
+}
+
+/// A message ready to be committed.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub received_at: DateTime<Utc>,
+    pub envelope: Envelope,
+    pub parsed: Parsed,
+    /// Trace headers followed by the client's bytes.
+    pub data: Vec<u8>,
+}
+
+impl NewMessage {
+    /// Parses `data` once and makes the message to store.
+    pub fn new(
+        id: MessageId,
+        received_at: DateTime<Utc>,
+        envelope: Envelope,
+        data: Vec<u8>,
+    ) -> Self {
+        let parsed = crate::message::parse(&data, &envelope.recipient_addresses());
+        Self {
+            id,
+            received_at,
+            envelope,
+            parsed,
+            data,
+        }
+    }
+}
+
+/// A stored message without its bytes: what lists and events carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub id: MessageId,
+    pub received_at: DateTime<Utc>,
+    pub size: u64,
+    pub read: bool,
+    pub envelope: Envelope,
+    pub summary: Summary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_junk() {
+        let id = MessageId::generate();
+        assert_eq!(id.as_str().len(), ID_LEN);
+        assert_eq!(id.as_str().parse::<MessageId>(), Ok(id.clone()));
+        assert!("short".parse::<MessageId>().is_err());
+        assert!("../../../../etc/passwd_xx".parse::<MessageId>().is_err());
+        assert_ne!(MessageId::generate(), MessageId::generate());
+    }
+}
