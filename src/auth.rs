@@ -113,8 +113,8 @@ impl Credentials {
         let Some(pass) = users.get(user) else {
             return false;
         };
-        let mut mac = Hmac::<Md5>::new_from_slice(pass.as_bytes())
-            .expect("HMAC accepts keys of any length");
+        let mut mac =
+            Hmac::<Md5>::new_from_slice(pass.as_bytes()).expect("HMAC accepts keys of any length");
         mac.update(challenge);
         let expected: String = mac
             .finalize()
@@ -247,7 +247,9 @@ impl Exchange {
                     return Step::Malformed;
                 };
                 match text.rsplit_once(' ') {
-                    Some((user, digest)) if credentials.check_cram_md5(user, &challenge, digest) => {
+                    Some((user, digest))
+                        if credentials.check_cram_md5(user, &challenge, digest) =>
+                    {
                         Step::Success(user.to_owned())
                     }
                     Some(_) => Step::Failure,

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-
 use anyhow::{Context, bail};
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,6 +41,7 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing(&config.log_level, config.log_format);
+    let signal = shutdown_signal()?;
     let persistent = config.db.is_some();
     let app = App::build(config).await?;
     let addresses = app.addresses();
@@ -62,7 +62,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let shutdown = app.shutdown_token();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("shutting down");
         shutdown.cancel();
     });
@@ -70,27 +70,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGINT or SIGTERM (the latter is what `docker stop` sends to PID 1).
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Waits for SIGINT or SIGTERM (the latter is what `docker stop` sends to PID 1).
+/// The handlers are installed when this is called, not when it is first
+/// polled, so a signal that arrives during start-up is not lost.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 fn init_tracing(filter: &str, format: LogFormat) {
@@ -130,4 +122,3 @@ async fn readyz(args: ReadyzArgs) -> anyhow::Result<()> {
         .await
         .unwrap_or_else(|_| bail!("no answer within {:?}", args.timeout))
 }
-

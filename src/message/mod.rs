@@ -124,9 +124,7 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
 fn envelope_only(recipients: &[&str], named: &[&Mailbox]) -> Vec<Mailbox> {
     let mut hidden: Vec<Mailbox> = Vec::new();
     for rcpt in recipients {
-        let known = named
-            .iter()
-            .any(|m| m.address.eq_ignore_ascii_case(rcpt))
+        let known = named.iter().any(|m| m.address.eq_ignore_ascii_case(rcpt))
             || hidden.iter().any(|m| m.address.eq_ignore_ascii_case(rcpt));
         if !known {
             hidden.push(Mailbox {
@@ -208,7 +206,10 @@ Hello   there,\r\n  world.\r\n";
 
     #[test]
     fn envelope_recipients_match_headers_case_insensitively() {
-        let parsed = parse(MAIL, &["BOB@example.com", "eve@example.com", "Eve@example.com"]);
+        let parsed = parse(
+            MAIL,
+            &["BOB@example.com", "eve@example.com", "Eve@example.com"],
+        );
         assert_eq!(parsed.summary.bcc.len(), 1);
     }
 

@@ -108,7 +108,10 @@ async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit
     let result = if implicit_tls {
         serve_tls(stream, peer, &ctx, true).await
     } else {
-        match Session::new(stream, Arc::clone(&ctx), peer, false).run(true).await {
+        match Session::new(stream, Arc::clone(&ctx), peer, false)
+            .run(true)
+            .await
+        {
             Ok(Outcome::StartTls(stream)) => serve_tls(stream, peer, &ctx, false).await,
             Ok(Outcome::Closed) => Ok(()),
             Err(e) => Err(e),

@@ -83,11 +83,7 @@ enum Next {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     pub(crate) fn new(stream: S, ctx: Arc<Context>, peer: SocketAddr, tls: bool) -> Self {
-        let conn = Conn::new(
-            stream,
-            ctx.settings.idle_timeout,
-            ctx.cancel.child_token(),
-        );
+        let conn = Conn::new(stream, ctx.settings.idle_timeout, ctx.cancel.child_token());
         Self {
             conn,
             ctx,
@@ -186,7 +182,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             E::SyntaxError { syntax } => format!("501 5.5.4 Syntax: {syntax}"),
             E::InvalidParameter { param } => format!("501 5.5.4 Error: invalid {param} parameter"),
             E::UnsupportedParameter { param } => {
-                format!("555 5.5.4 Error: unsupported parameter {}", printable(&param))
+                format!(
+                    "555 5.5.4 Error: unsupported parameter {}",
+                    printable(&param)
+                )
             }
             E::NeedsMoreData { .. } | E::ResponseTooLong | E::InvalidResponse { .. } => {
                 "500 5.5.2 Error: bad syntax".to_owned()
@@ -224,7 +223,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 self.conn.reply(
                     "214-2.0.0 EHLO HELO MAIL RCPT DATA BDAT AUTH STARTTLS RSET NOOP VRFY HELP QUIT",
                 );
-                self.conn.reply("214 2.0.0 Mailsink catches all mail; nothing is delivered");
+                self.conn
+                    .reply("214 2.0.0 Mailsink catches all mail; nothing is delivered");
             }
             Request::Quit => {
                 let bye = format!("221 2.0.0 {} Bye", self.ctx.settings.hostname);
@@ -334,16 +334,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         tx.recipients.push(Recipient {
             address: to.address,
             notify: notify_text(to.flags),
-            orcpt: to.orcpt,
+            // smtp-proto accepts only the rfc822 address type and strips it.
+            orcpt: to.orcpt.map(|address| format!("rfc822;{address}")),
         });
         self.conn.reply("250 2.1.5 Ok");
     }
 
     async fn data(&mut self) -> Result<Next, Interrupt> {
         let ready = match &self.phase {
-            Phase::Mail(_, tx) if tx.chunks.is_some() => {
-                Err("503 5.5.1 Error: DATA after BDAT")
-            }
+            Phase::Mail(_, tx) if tx.chunks.is_some() => Err("503 5.5.1 Error: DATA after BDAT"),
             Phase::Mail(_, tx) if !tx.recipients.is_empty() => Ok(()),
             Phase::Mail(..) => Err("554 5.5.1 Error: no valid recipients"),
             _ => Err("503 5.5.1 Error: need RCPT command"),
@@ -528,7 +527,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     let line = match self.conn.line(MAX_AUTH_LINE).await? {
                         Line::Complete(line) => line,
                         Line::TooLong => {
-                            self.conn.reply("500 5.5.6 Error: authentication line too long");
+                            self.conn
+                                .reply("500 5.5.6 Error: authentication line too long");
                             return Ok(Next::Continue);
                         }
                     };
@@ -605,7 +605,9 @@ fn is_auth(line: &[u8]) -> bool {
 
 /// RFC 3461 NOTIFY as text: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY.
 fn notify_text(flags: u64) -> Option<String> {
-    use smtp_proto::{RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE, RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS};
+    use smtp_proto::{
+        RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE, RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS,
+    };
     if flags & RCPT_NOTIFY_NEVER != 0 {
         return Some("NEVER".to_owned());
     }

@@ -21,7 +21,12 @@ pub(crate) struct Trace<'a> {
 }
 
 /// The `with` protocol name of RFC 3848 (and RFC 6531 for SMTPUTF8).
-pub(crate) fn protocol(extended: bool, smtputf8: bool, tls: bool, authenticated: bool) -> &'static str {
+pub(crate) fn protocol(
+    extended: bool,
+    smtputf8: bool,
+    tls: bool,
+    authenticated: bool,
+) -> &'static str {
     match (extended, smtputf8, tls, authenticated) {
         (false, _, _, _) => "SMTP",
         (true, false, false, false) => "ESMTP",

@@ -58,7 +58,10 @@ pub enum StoreEvent {
     Deleted(Vec<MessageId>),
     /// Every message was deleted.
     Cleared,
-    ReadChanged { ids: Vec<MessageId>, read: bool },
+    ReadChanged {
+        ids: Vec<MessageId>,
+        read: bool,
+    },
 }
 
 /// A handle to the store; cheap to clone. The database closes when the last

@@ -31,11 +31,7 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Closed)?;
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Closed)?;
         let pooled = self.idle.lock().map_err(|_| Error::Closed)?.pop();
         let path = self.path.clone();
         let idle = Arc::clone(&self.idle);

@@ -277,8 +277,9 @@ fn delete_all(conn: &Connection) -> Result<usize, Error> {
 }
 
 fn set_read(conn: &Connection, ids: &[MessageId], read: bool) -> Result<usize, Error> {
-    let mut update =
-        conn.prepare_cached("UPDATE messages SET is_read = ?2 WHERE public_id = ?1 AND is_read != ?2")?;
+    let mut update = conn.prepare_cached(
+        "UPDATE messages SET is_read = ?2 WHERE public_id = ?1 AND is_read != ?2",
+    )?;
     let mut n = 0;
     for id in ids {
         n += update.execute(params![id.as_str(), read])?;

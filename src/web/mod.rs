@@ -72,7 +72,13 @@ impl Index {
         meta.summary
             .from
             .as_ref()
-            .map(|m| if m.name.is_empty() { m.address.clone() } else { m.name.clone() })
+            .map(|m| {
+                if m.name.is_empty() {
+                    m.address.clone()
+                } else {
+                    m.name.clone()
+                }
+            })
             .unwrap_or_else(|| meta.envelope.mail_from.clone())
     }
 

@@ -43,8 +43,10 @@ pub fn test_config(db: &std::path::Path, extra: &[&str]) -> Config {
         "warn",
     ];
     args.extend_from_slice(extra);
-    let mut config = Cli::try_parse_from(args).expect("test arguments parse").serve;
-    config.db = Some(db.to_owned());
+    let mut config = Cli::try_parse_from(args)
+        .expect("test arguments parse")
+        .serve;
+    config.db.get_or_insert_with(|| db.to_owned());
     config
 }
 
@@ -56,10 +58,9 @@ impl TestApp {
     /// Starts a server with extra command-line arguments.
     pub async fn spawn_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("test.db");
-        let app = App::build(test_config(&db_path, extra))
-            .await
-            .expect("the app starts");
+        let config = test_config(&dir.path().join("test.db"), extra);
+        let db_path = config.db.clone().expect("a database path");
+        let app = App::build(config).await.expect("the app starts");
         let addresses = app.addresses();
         let store = app.store();
         let shutdown = app.shutdown_token();
@@ -136,7 +137,10 @@ impl Drop for TestApp {
 /// and Received trace headers Mailsink prepends.
 pub fn client_bytes(raw: &[u8]) -> &[u8] {
     let mut rest = raw;
-    assert!(rest.starts_with(b"Return-Path: <"), "stored bytes start with Return-Path");
+    assert!(
+        rest.starts_with(b"Return-Path: <"),
+        "stored bytes start with Return-Path"
+    );
     rest = skip_line(rest);
     assert!(rest.starts_with(b"Received: from "), "then Received");
     rest = skip_line(rest);

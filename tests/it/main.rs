@@ -1,2 +1,6 @@
+mod cli;
+mod durability;
 mod harness;
+mod process;
 mod smtp_raw;
+mod store;

@@ -15,7 +15,10 @@ async fn session(app: &TestApp) -> Raw {
 async fn greeting_and_ehlo_advertise_every_extension() {
     let app = TestApp::spawn().await;
     let mut raw = Raw::connect_silent(app.smtp).await;
-    assert_eq!(raw.reply().await, "220 mailsink.test ESMTP Mailsink ready\r\n");
+    assert_eq!(
+        raw.reply().await,
+        "220 mailsink.test ESMTP Mailsink ready\r\n"
+    );
     let ehlo = raw.command("EHLO client.test").await;
     assert_eq!(
         ehlo,
@@ -36,7 +39,10 @@ async fn greeting_and_ehlo_advertise_every_extension() {
     raw.expect("RSET", "250 2.0.0 Ok\r\n").await;
     raw.expect("VRFY someone", "252 2.5.2 ").await;
     let help = raw.command("HELP").await;
-    assert!(help.starts_with("214-2.0.0 ") && help.contains("\r\n214 2.0.0 "), "{help}");
+    assert!(
+        help.starts_with("214-2.0.0 ") && help.contains("\r\n214 2.0.0 "),
+        "{help}"
+    );
     raw.expect("EXPN list", "502 5.5.1 ").await;
     raw.expect("QUIT", "221 2.0.0 mailsink.test Bye\r\n").await;
     assert_eq!(raw.read_to_close().await, "");
@@ -48,7 +54,8 @@ async fn a_transaction_stores_exact_bytes_after_250() {
     let mut raw = session(&app).await;
     raw.expect("MAIL FROM:<sender@example.com>", "250 2.1.0 Ok\r\n")
         .await;
-    raw.expect("RCPT TO:<to@example.com>", "250 2.1.5 Ok\r\n").await;
+    raw.expect("RCPT TO:<to@example.com>", "250 2.1.5 Ok\r\n")
+        .await;
     raw.expect("RCPT TO:<hidden@example.com>", "250 2.1.5 Ok\r\n")
         .await;
     raw.expect("DATA", "354 ").await;
@@ -63,9 +70,17 @@ async fn a_transaction_stores_exact_bytes_after_250() {
     // 250 is sent after COMMIT: the message is readable at once.
     let (meta, body) = app.only_message().await;
     assert_eq!(meta.id.as_str(), id);
-    assert_eq!(body, b".first\r\nTo: to@example.com\r\n\r\nline\r\n..two dots\r\n");
+    assert_eq!(
+        body,
+        b".first\r\nTo: to@example.com\r\n\r\nline\r\n..two dots\r\n"
+    );
     assert_eq!(meta.envelope.mail_from, "sender@example.com");
-    let rcpts: Vec<_> = meta.envelope.recipients.iter().map(|r| r.address.as_str()).collect();
+    let rcpts: Vec<_> = meta
+        .envelope
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
     assert_eq!(rcpts, ["to@example.com", "hidden@example.com"]);
     assert_eq!(meta.envelope.helo, "client.test");
     assert!(!meta.envelope.tls);
@@ -91,8 +106,10 @@ async fn pipelined_commands_get_replies_in_order() {
     assert_eq!(raw.reply().await, "250 2.1.5 Ok\r\n");
     assert_eq!(raw.reply().await, "250 2.1.5 Ok\r\n");
     assert!(raw.reply().await.starts_with("354 "));
-    raw.send("Subject: one\r\n\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<d@example.com>\r\nDATA\r\n")
-        .await;
+    raw.send(
+        "Subject: one\r\n\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<d@example.com>\r\nDATA\r\n",
+    )
+    .await;
     assert!(raw.reply().await.starts_with("250 2.0.0 Ok: queued as "));
     assert_eq!(raw.reply().await, "250 2.1.0 Ok\r\n");
     assert_eq!(raw.reply().await, "250 2.1.5 Ok\r\n");
@@ -103,7 +120,10 @@ async fn pipelined_commands_get_replies_in_order() {
     let messages = app.messages().await;
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0].summary.subject, "two");
-    assert_eq!(messages[0].envelope.mail_from, "", "the null sender is kept");
+    assert_eq!(
+        messages[0].envelope.mail_from, "",
+        "the null sender is kept"
+    );
     assert_eq!(messages[1].summary.subject, "one");
 }
 
@@ -111,13 +131,17 @@ async fn pipelined_commands_get_replies_in_order() {
 async fn bdat_chunks_are_stored_as_sent() {
     let app = TestApp::spawn().await;
     let mut raw = session(&app).await;
-    raw.expect("MAIL FROM:<a@example.com> BODY=8BITMIME", "250 ").await;
+    raw.expect("MAIL FROM:<a@example.com> BODY=8BITMIME", "250 ")
+        .await;
     raw.expect("RCPT TO:<b@example.com>", "250 ").await;
     // Chunk bytes are taken literally: no dot-stuffing, bare CR and LF kept.
     let first = b"Subject: chunks\r\n\r\n.not stuffed\n";
     raw.send(format!("BDAT {}\r\n", first.len())).await;
     raw.send(first).await;
-    assert_eq!(raw.reply().await, format!("250 2.0.0 {} octets received\r\n", first.len()));
+    assert_eq!(
+        raw.reply().await,
+        format!("250 2.0.0 {} octets received\r\n", first.len())
+    );
     raw.expect("DATA", "503 5.5.1 ").await;
     let last = b"\x00\xff\r\n.\r\n";
     raw.send(format!("BDAT {} LAST\r\n", last.len())).await;
@@ -143,8 +167,12 @@ async fn bdat_out_of_sequence_still_consumes_its_chunk() {
     raw.expect("NOOP", "250 2.0.0 Ok").await;
     raw.expect("MAIL FROM:<a@example.com>", "250 ").await;
     raw.send("BDAT 4 LAST\r\nabcd").await;
-    assert_eq!(raw.reply().await, "554 5.5.1 Error: no valid recipients\r\n");
-    raw.expect("BDAT x", "501 5.5.4 Syntax: BDAT chunk-size [LAST]").await;
+    assert_eq!(
+        raw.reply().await,
+        "554 5.5.1 Error: no valid recipients\r\n"
+    );
+    raw.expect("BDAT x", "501 5.5.4 Syntax: BDAT chunk-size [LAST]")
+        .await;
     assert!(app.messages().await.is_empty());
 }
 
@@ -152,28 +180,50 @@ async fn bdat_out_of_sequence_still_consumes_its_chunk() {
 async fn commands_out_of_sequence_are_503() {
     let app = TestApp::spawn().await;
     let mut raw = Raw::connect(app.smtp).await;
-    raw.expect("MAIL FROM:<a@example.com>", "503 5.5.1 Error: send HELO/EHLO first")
+    raw.expect(
+        "MAIL FROM:<a@example.com>",
+        "503 5.5.1 Error: send HELO/EHLO first",
+    )
+    .await;
+    raw.expect(
+        "RCPT TO:<b@example.com>",
+        "503 5.5.1 Error: need MAIL command",
+    )
+    .await;
+    raw.expect("DATA", "503 5.5.1 Error: need RCPT command")
         .await;
-    raw.expect("RCPT TO:<b@example.com>", "503 5.5.1 Error: need MAIL command")
+    raw.expect("AUTH PLAIN", "503 5.5.1 Error: send EHLO first")
         .await;
-    raw.expect("DATA", "503 5.5.1 Error: need RCPT command").await;
-    raw.expect("AUTH PLAIN", "503 5.5.1 Error: send EHLO first").await;
     raw.expect("EHLO client.test", "250-").await;
-    raw.expect("DATA", "503 5.5.1 Error: need RCPT command").await;
+    raw.expect("DATA", "503 5.5.1 Error: need RCPT command")
+        .await;
     raw.expect("MAIL FROM:<a@example.com>", "250 ").await;
-    raw.expect("MAIL FROM:<a@example.com>", "503 5.5.1 Error: nested MAIL command")
+    raw.expect(
+        "MAIL FROM:<a@example.com>",
+        "503 5.5.1 Error: nested MAIL command",
+    )
+    .await;
+    raw.expect("DATA", "554 5.5.1 Error: no valid recipients")
         .await;
-    raw.expect("DATA", "554 5.5.1 Error: no valid recipients").await;
-    raw.expect("AUTH PLAIN", "503 5.5.1 Error: MAIL transaction in progress")
-        .await;
+    raw.expect(
+        "AUTH PLAIN",
+        "503 5.5.1 Error: MAIL transaction in progress",
+    )
+    .await;
     raw.expect("RSET", "250 ").await;
-    raw.expect("RCPT TO:<b@example.com>", "503 5.5.1 Error: need MAIL command")
-        .await;
+    raw.expect(
+        "RCPT TO:<b@example.com>",
+        "503 5.5.1 Error: need MAIL command",
+    )
+    .await;
     // EHLO resets a transaction too (RFC 5321 §4.1.4).
     raw.expect("MAIL FROM:<a@example.com>", "250 ").await;
     raw.expect("EHLO again.test", "250-").await;
-    raw.expect("RCPT TO:<b@example.com>", "503 5.5.1 Error: need MAIL command")
-        .await;
+    raw.expect(
+        "RCPT TO:<b@example.com>",
+        "503 5.5.1 Error: need MAIL command",
+    )
+    .await;
     assert!(app.messages().await.is_empty());
 }
 
@@ -181,25 +231,43 @@ async fn commands_out_of_sequence_are_503() {
 async fn malformed_commands_and_parameters() {
     let app = TestApp::spawn().await;
     let mut raw = session(&app).await;
-    raw.expect("FROB", "500 5.5.2 Error: command not recognized").await;
-    raw.expect("MAIL", "501 5.5.4 Syntax: MAIL FROM:<reverse-path> [parameters]")
+    raw.expect("FROB", "500 5.5.2 Error: command not recognized")
         .await;
-    raw.expect("MAIL FROM:a@example.com", "501 5.5.4 Syntax: MAIL FROM:<reverse-path>")
+    raw.expect(
+        "MAIL",
+        "501 5.5.4 Syntax: MAIL FROM:<reverse-path> [parameters]",
+    )
+    .await;
+    raw.expect(
+        "MAIL FROM:a@example.com",
+        "501 5.5.4 Syntax: MAIL FROM:<reverse-path>",
+    )
+    .await;
+    raw.expect(
+        "MAIL FROM:<a@example.com> FROB=1",
+        "555 5.5.4 Error: unsupported parameter",
+    )
+    .await;
+    raw.expect(
+        "MAIL FROM:<a@example.com> SIZE=big",
+        "501 5.5.4 Error: invalid SIZE parameter",
+    )
+    .await;
+    raw.expect("MAIL FROM:<a@example.com> BODY=BINARYMIME", "555 5.5.4 ")
         .await;
-    raw.expect("MAIL FROM:<a@example.com> FROB=1", "555 5.5.4 Error: unsupported parameter")
-        .await;
-    raw.expect("MAIL FROM:<a@example.com> SIZE=big", "501 5.5.4 Error: invalid SIZE parameter")
-        .await;
-    raw.expect("MAIL FROM:<a@example.com> BODY=BINARYMIME", "555 5.5.4 ").await;
     raw.expect("EHLO", "501 5.5.4 Syntax: EHLO domain").await;
     raw.expect("EHLO client.test", "250-").await;
     raw.expect("MAIL FROM:<a@example.com>", "250 ").await;
     raw.expect("RCPT TO:<>", "501 5.1.3 ").await;
-    raw.expect("RCPT TO:b@example.com", "501 5.5.4 Syntax: RCPT TO:<forward-path>")
-        .await;
+    raw.expect(
+        "RCPT TO:b@example.com",
+        "501 5.5.4 Syntax: RCPT TO:<forward-path>",
+    )
+    .await;
     raw.expect("RCPT TO:<b@example.com> NOTIFY=SOMETIMES", "501 5.5.4 ")
         .await;
-    raw.expect("RCPT TO:<b@example.com> FROB=1", "555 5.5.4 ").await;
+    raw.expect("RCPT TO:<b@example.com> FROB=1", "555 5.5.4 ")
+        .await;
     // The transaction survived every refusal.
     raw.expect("RCPT TO:<b@example.com>", "250 2.1.5 Ok").await;
     raw.expect("DATA", "354 ").await;
@@ -213,7 +281,8 @@ async fn over_long_lines_are_refused_and_the_session_goes_on() {
     let app = TestApp::spawn().await;
     let mut raw = session(&app).await;
     let long = format!("NOOP {}", "x".repeat(600));
-    raw.expect(&long, "500 5.5.6 Error: line too long\r\n").await;
+    raw.expect(&long, "500 5.5.6 Error: line too long\r\n")
+        .await;
     // A line far past any buffer, without a line end for a while.
     raw.send("MAIL FROM:<").await;
     raw.send("y".repeat(100_000)).await;
@@ -229,8 +298,10 @@ async fn message_size_limit_is_enforced_before_and_during_data() {
     let mut raw = Raw::connect(app.smtp).await;
     let ehlo = raw.command("EHLO client.test").await;
     assert!(ehlo.contains("250-SIZE 1024\r\n"), "{ehlo}");
-    raw.expect("MAIL FROM:<a@example.com> SIZE=1025", "552 5.3.4 ").await;
-    raw.expect("MAIL FROM:<a@example.com> SIZE=1024", "250 ").await;
+    raw.expect("MAIL FROM:<a@example.com> SIZE=1025", "552 5.3.4 ")
+        .await;
+    raw.expect("MAIL FROM:<a@example.com> SIZE=1024", "250 ")
+        .await;
     raw.expect("RCPT TO:<b@example.com>", "250 ").await;
     raw.expect("DATA", "354 ").await;
     raw.send(format!("Subject: big\r\n\r\n{}\r\n.\r\n", "a".repeat(2000)))
@@ -244,7 +315,8 @@ async fn message_size_limit_is_enforced_before_and_during_data() {
     raw.expect("RCPT TO:<b@example.com>", "250 ").await;
     raw.send(format!("BDAT 1000\r\n{}", "b".repeat(1000))).await;
     assert!(raw.reply().await.starts_with("250 2.0.0 1000 octets"));
-    raw.send(format!("BDAT 100 LAST\r\n{}", "c".repeat(100))).await;
+    raw.send(format!("BDAT 100 LAST\r\n{}", "c".repeat(100)))
+        .await;
     assert!(raw.reply().await.starts_with("552 5.3.4 "));
     assert!(app.messages().await.is_empty());
     // The session is still good for a message that fits.
@@ -261,10 +333,14 @@ async fn too_many_recipients_is_452() {
     let mut raw = session(&app).await;
     raw.expect("MAIL FROM:<a@example.com>", "250 ").await;
     for i in 0..3 {
-        raw.expect(&format!("RCPT TO:<r{i}@example.com>"), "250 ").await;
+        raw.expect(&format!("RCPT TO:<r{i}@example.com>"), "250 ")
+            .await;
     }
-    raw.expect("RCPT TO:<r3@example.com>", "452 4.5.3 Error: too many recipients")
-        .await;
+    raw.expect(
+        "RCPT TO:<r3@example.com>",
+        "452 4.5.3 Error: too many recipients",
+    )
+    .await;
     raw.expect("DATA", "354 ").await;
     raw.send("\r\n.\r\n").await;
     assert!(raw.reply().await.starts_with("250 "));
@@ -304,7 +380,8 @@ async fn a_tls_handshake_on_the_plaintext_port_is_answered() {
     let app = TestApp::spawn().await;
     let mut raw = Raw::connect(app.smtp).await;
     // The start of a TLS 1.2 ClientHello record.
-    raw.send(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\n").await;
+    raw.send(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\n")
+        .await;
     let answer = raw.read_to_close().await;
     assert!(answer.starts_with("554 5.7.0 "), "{answer:?}");
     // The server is unharmed.
@@ -391,20 +468,31 @@ async fn connections_over_the_cap_get_421_and_others_are_served() {
 async fn auth_exchanges_and_their_bad_forms() {
     let app = TestApp::spawn_with(&["--smtp-auth", "alice:secret"]).await;
     let mut raw = session(&app).await;
-    raw.expect("MAIL FROM:<a@example.com>", "530 5.7.0 Authentication required")
-        .await;
+    raw.expect(
+        "MAIL FROM:<a@example.com>",
+        "530 5.7.0 Authentication required",
+    )
+    .await;
     raw.expect("AUTH FROB", "504 5.5.4 ").await;
     raw.expect("AUTH PLAIN !!notbase64", "501 5.5.2 ").await;
     // AGFsaWNlAHdyb25n = "\0alice\0wrong"
-    raw.expect("AUTH PLAIN AGFsaWNlAHdyb25n", "535 5.7.8 ").await;
+    raw.expect("AUTH PLAIN AGFsaWNlAHdyb25n", "535 5.7.8 ")
+        .await;
     raw.expect("AUTH LOGIN", "334 VXNlcm5hbWU6").await;
-    raw.expect("*", "501 5.7.0 Error: authentication cancelled").await;
+    raw.expect("*", "501 5.7.0 Error: authentication cancelled")
+        .await;
     raw.expect("AUTH PLAIN", "334 ").await;
     // AGFsaWNlAHNlY3JldA== = "\0alice\0secret"
-    raw.expect("AGFsaWNlAHNlY3JldA==", "235 2.7.0 Authentication successful")
-        .await;
-    raw.expect("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "503 5.5.1 Error: already authenticated")
-        .await;
+    raw.expect(
+        "AGFsaWNlAHNlY3JldA==",
+        "235 2.7.0 Authentication successful",
+    )
+    .await;
+    raw.expect(
+        "AUTH PLAIN AGFsaWNlAHNlY3JldA==",
+        "503 5.5.1 Error: already authenticated",
+    )
+    .await;
     raw.expect("MAIL FROM:<a@example.com>", "250 ").await;
     raw.expect("RCPT TO:<b@example.com>", "250 ").await;
     raw.expect("DATA", "354 ").await;
@@ -433,7 +521,8 @@ async fn starttls_refuses_pipelined_commands_and_double_tls() {
     let app = TestApp::spawn().await;
     let mut raw = session(&app).await;
     // Commands smuggled behind STARTTLS must not run inside the TLS session.
-    raw.send("STARTTLS\r\nMAIL FROM:<evil@example.com>\r\n").await;
+    raw.send("STARTTLS\r\nMAIL FROM:<evil@example.com>\r\n")
+        .await;
     let answer = raw.read_to_close().await;
     assert!(answer.starts_with("501 5.5.4 "), "{answer:?}");
     let mut raw = session(&app).await;

@@ -1,0 +1,102 @@
+//! The store seen from outside: events after commit, retention.
+
+use std::time::{Duration, Instant};
+
+use mailsink::store::StoreEvent;
+
+use crate::harness::{Raw, TestApp};
+
+async fn send(app: &TestApp, subject: &str) -> String {
+    let mut raw = Raw::connect(app.smtp).await;
+    raw.expect("EHLO store.test", "250-").await;
+    raw.expect("MAIL FROM:<s@example.com>", "250 ").await;
+    raw.expect("RCPT TO:<r@example.com>", "250 ").await;
+    raw.expect("DATA", "354 ").await;
+    let reply = raw
+        .expect(
+            &format!("Subject: {subject}\r\n\r\n."),
+            "250 2.0.0 Ok: queued as ",
+        )
+        .await;
+    reply.trim_end()["250 2.0.0 Ok: queued as ".len()..].to_owned()
+}
+
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_are_broadcast_after_commit() {
+    let app = TestApp::spawn().await;
+    let mut events = app.store.subscribe();
+    let id = send(&app, "evented").await;
+    let StoreEvent::Inserted(meta) = events.recv().await.expect("an event") else {
+        panic!("expected Inserted");
+    };
+    assert_eq!(meta.id.as_str(), id);
+    assert_eq!(meta.summary.subject, "evented");
+    app.store
+        .set_read(vec![meta.id.clone()], true)
+        .await
+        .expect("mark read");
+    match events.recv().await.expect("an event") {
+        StoreEvent::ReadChanged { ids, read } => {
+            assert_eq!(ids, vec![meta.id.clone()]);
+            assert!(read);
+        }
+        other => panic!("expected ReadChanged, got {other:?}"),
+    }
+    assert!(app.messages().await[0].read);
+    assert_eq!(
+        app.store
+            .delete(vec![meta.id.clone()])
+            .await
+            .expect("delete"),
+        1
+    );
+    match events.recv().await.expect("an event") {
+        StoreEvent::Deleted(ids) => assert_eq!(ids, vec![meta.id.clone()]),
+        other => panic!("expected Deleted, got {other:?}"),
+    }
+    assert!(app.store.raw(&meta.id).await.expect("read").is_none());
+    send(&app, "a").await;
+    send(&app, "b").await;
+    assert_eq!(app.store.delete_all().await.expect("delete all"), 2);
+    assert_eq!(app.store.count().await.expect("count"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_messages_keeps_the_newest() {
+    let app = TestApp::spawn_with(&["--max-messages", "2"]).await;
+    for n in 0..5 {
+        send(&app, &format!("n{n}")).await;
+    }
+    wait_until("pruning to 2 messages", async || {
+        app.messages().await.len() == 2
+    })
+    .await;
+    let subjects: Vec<_> = app
+        .messages()
+        .await
+        .into_iter()
+        .map(|m| m.summary.subject)
+        .collect();
+    assert_eq!(subjects, ["n4", "n3"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_age_prunes_old_messages() {
+    let app = TestApp::spawn_with(&["--max-age", "1s"]).await;
+    let id = send(&app, "ephemeral").await;
+    assert_eq!(app.messages().await.len(), 1);
+    wait_until("the message to expire", async || {
+        app.messages().await.is_empty()
+    })
+    .await;
+    let id = id.parse().expect("an ID");
+    assert!(app.store.raw(&id).await.expect("read").is_none());
+}
