@@ -33,6 +33,8 @@ impl Cli {
 
 /// What the binary does.
 #[derive(Debug, Subcommand)]
+// One value per process: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the server (the default).
     Serve(Config),

@@ -1,4 +1,9 @@
 mod cli;
+mod clients;
+mod clients_curl;
+mod clients_lettre;
+mod clients_python;
+mod clients_swaks;
 mod durability;
 mod harness;
 mod process;
