@@ -341,26 +341,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn data(&mut self) -> Result<Next, Interrupt> {
-        let ready = match &self.phase {
-            Phase::Mail(_, tx) if tx.chunks.is_some() => Err("503 5.5.1 Error: DATA after BDAT"),
-            Phase::Mail(_, tx) if !tx.recipients.is_empty() => Ok(()),
-            Phase::Mail(..) => Err("554 5.5.1 Error: no valid recipients"),
-            _ => Err("503 5.5.1 Error: need RCPT command"),
+        let (greeting, tx) = match &self.phase {
+            Phase::Mail(_, tx) if tx.chunks.is_some() => {
+                self.conn.reply("503 5.5.1 Error: DATA after BDAT");
+                return Ok(Next::Continue);
+            }
+            Phase::Mail(greeting, tx) if !tx.recipients.is_empty() => (greeting, tx),
+            phase => {
+                self.conn.reply(not_ready(phase));
+                return Ok(Next::Continue);
+            }
         };
-        if let Err(reply) = ready {
-            self.conn.reply(reply);
-            return Ok(Next::Continue);
-        }
         self.conn.reply("354 End data with <CR><LF>.<CR><LF>");
         let id = MessageId::generate();
-        let Phase::Mail(greeting, tx) = &self.phase else {
-            unreachable!("checked above");
-        };
         let client = Client::of(self.peer, self.tls, &self.auth_user);
         let mut data = trace_headers(&self.ctx, &client, greeting, tx, &id);
         let max = self.ctx.settings.max_message_size;
-        let body = self.conn.data(&mut data, max).await?;
-        match body {
+        match self.conn.data(&mut data, max).await? {
             Body::TooLarge => {
                 self.end_transaction();
                 self.conn.reply(TOO_LARGE);
@@ -375,11 +372,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let (greeting, tx) = match &mut self.phase {
             Phase::Mail(greeting, tx) if !tx.recipients.is_empty() => (greeting, tx),
             phase => {
-                let reply = if matches!(phase, Phase::Mail(..)) {
-                    "554 5.5.1 Error: no valid recipients"
-                } else {
-                    "503 5.5.1 Error: need RCPT command"
-                };
+                let reply = not_ready(phase);
                 // RFC 3030 §3: the chunk is read even when the command is refused.
                 self.conn.chunk(size, None).await?;
                 self.conn.reply(reply);
@@ -556,6 +549,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 }
             }
         }
+    }
+}
+
+/// Why DATA or BDAT cannot start a message in this phase.
+fn not_ready(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Mail(..) => "554 5.5.1 Error: no valid recipients",
+        Phase::Connected | Phase::Greeted(_) => "503 5.5.1 Error: need RCPT command",
     }
 }
 

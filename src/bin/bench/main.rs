@@ -1,0 +1,239 @@
+//! SMTP ingestion benchmark for Mailsink.
+//!
+//! How many messages per second does Mailsink accept, and what does each one
+//! cost in server CPU and memory? Absolute rates depend on the machine, so
+//! every load also runs against Postfix's `smtp-sink`, a server that accepts
+//! mail and throws it away: it shows what the same client on the same
+//! machine can push, and the ratio Mailsink ÷ smtp-sink is the figure that
+//! travels between machines. The loads alternate between the two servers
+//! (smtp-sink, Mailsink, smtp-sink, …) and the table shows medians, so a
+//! noisy machine slows both alike.
+//!
+//! Loads:
+//!
+//! - Postfix's `smtp-source` with 1, 20 and 50 parallel sessions, 1 KB and
+//!   100 KB bodies, one connection per message or reused connections.
+//! - A pipelining client of our own (50 connections by default), sending
+//!   MAIL, RCPT and DATA in one write (RFC 2920), or the whole message as one
+//!   BDAT chunk (RFC 3030) where the server offers CHUNKING. smtp-source waits
+//!   for every reply, so this is the load that finds Mailsink's own ceiling.
+//!
+//! After the table come server CPU time per message under the 50-session
+//! loads and Mailsink's resident memory. `--memory-test` instead sends
+//! 100,000 messages of 100 KB (about 10 GB; the database goes to `$TMPDIR`)
+//! and reports memory and database size.
+//!
+//! Messages are not counted in the database afterwards: Mailsink replies 250
+//! only once a message is committed, and smtp-source exits non-zero on any
+//! other reply, so a clean run means every message was stored.
+//!
+//! # Running
+//!
+//! It needs `smtp-source` and `smtp-sink` from Debian's `postfix` package:
+//!
+//! ```text
+//! echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+//! DEBIAN_FRONTEND=noninteractive apt-get install -y postfix
+//! cargo build --release --bin mailsink --bin bench
+//! cargo run --release --bin bench -- --quick      # smoke run, about a minute
+//! cargo run --release --bin bench > bench.md      # full run, a few minutes
+//! ```
+//!
+//! The report goes to stdout as Markdown, progress to stderr. All traffic
+//! stays on 127.0.0.1, and both servers are stopped when the benchmark ends,
+//! fails or is interrupted with Ctrl-C. It is a tool for people, not a test:
+//! it asserts nothing about speed.
+
+mod machine;
+mod memory;
+mod pipeline;
+mod report;
+mod server;
+mod smtp;
+mod source;
+mod throughput;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, ensure};
+use clap::Parser;
+
+use crate::machine::Machine;
+use crate::smtp::{CLIENT_NAME, RECIPIENT, SENDER};
+use crate::throughput::{Counts, Target};
+use crate::tools::Tools;
+
+/// `--quick` divides the message counts by this.
+const QUICK_DIVISOR: u32 = 10;
+
+/// Measures Mailsink's SMTP ingestion against Postfix's smtp-sink and prints
+/// a Markdown report.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Args {
+    /// Times each load runs against each server; the table shows medians.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeats: u32,
+
+    /// Messages per run with 1 KB bodies.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    messages: u32,
+
+    /// Messages per run with 100 KB bodies.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    large_messages: u32,
+
+    /// Connections the pipelining client opens.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pipeline_connections: u32,
+
+    /// Smoke run: one repeat and a tenth of the messages.
+    #[arg(long)]
+    quick: bool,
+
+    /// Instead of the throughput table, send --memory-messages messages of
+    /// 100 KB and report Mailsink's memory and database size. Takes long.
+    #[arg(long)]
+    memory_test: bool,
+
+    /// Messages the memory test sends.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    memory_messages: u32,
+
+    /// The Mailsink binary [default: `mailsink` next to this binary].
+    #[arg(long, value_name = "PATH")]
+    mailsink: Option<PathBuf>,
+}
+
+impl Args {
+    fn repeats(&self) -> u32 {
+        if self.quick { 1 } else { self.repeats }
+    }
+
+    fn counts(&self) -> Counts {
+        let scale = |count: u32| {
+            if self.quick {
+                (count / QUICK_DIVISOR).max(1)
+            } else {
+                count
+            }
+        };
+        Counts {
+            small: scale(self.messages),
+            large: scale(self.large_messages),
+            pipeline_connections: self.pipeline_connections,
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // On Ctrl-C the benchmark future is dropped, and with it the server
+    // guards, which stop the servers.
+    let outcome = tokio::select! {
+        outcome = run(&args) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+    match outcome {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs what the arguments ask for and returns the report.
+async fn run(args: &Args) -> Result<String> {
+    let tools = Tools::locate()?;
+    let mailsink = mailsink_binary(args.mailsink.as_deref())?;
+    let machine = Machine::detect();
+    // Holds both servers' logs and Mailsink's database; removed at the end,
+    // after the servers, which are declared later and so dropped first.
+    let dir = tempfile::Builder::new()
+        .prefix("mailsink-bench-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    if args.memory_test {
+        return memory::run(
+            &tools,
+            &mailsink,
+            &machine,
+            args.memory_messages,
+            dir.path(),
+        )
+        .await;
+    }
+    throughput(args, &tools, &mailsink, &machine, dir.path()).await
+}
+
+/// The throughput comparison and its report.
+async fn throughput(
+    args: &Args,
+    tools: &Tools,
+    mailsink_binary: &Path,
+    machine: &Machine,
+    dir: &Path,
+) -> Result<String> {
+    let clock_ticks = machine::clock_ticks_per_second();
+    let mut sink = server::start_smtp_sink(&tools.smtp_sink, dir).await?;
+    let mut mailsink = server::start_mailsink(mailsink_binary, dir).await?;
+    let counts = args.counts();
+    let loads = throughput::plan(counts);
+    let results = {
+        // In the order of throughput::SINK and throughput::MAILSINK.
+        let mut targets = [
+            Target::new(&mut sink).await?,
+            Target::new(&mut mailsink).await?,
+        ];
+        throughput::run_all(tools, &loads, &mut targets, args.repeats()).await?
+    };
+    let memory = report::Memory {
+        mailsink_rss: machine::memory_kib(mailsink.pid(), "VmRSS")?,
+        mailsink_peak: machine::memory_kib(mailsink.pid(), "VmHWM")?,
+        sink_rss: machine::memory_kib(sink.pid(), "VmRSS")?,
+    };
+    let ctx = report::Context {
+        machine,
+        repeats: args.repeats(),
+        small_messages: counts.small,
+        large_messages: counts.large,
+        clock_ticks,
+        servers: [
+            (sink.name(), sink.command_line()),
+            (mailsink.name(), mailsink.command_line()),
+        ],
+        source_command: format!(
+            "{} -s SESSIONS -l BODY_BYTES -m MESSAGES [-d] -M {CLIENT_NAME} -f {SENDER} -t {RECIPIENT} 127.0.0.1:PORT",
+            tools.smtp_source.display()
+        ),
+        memory,
+    };
+    report::throughput(&ctx, &results).context("formatting the report")
+}
+
+/// The Mailsink binary to benchmark: the one given, or the one built next
+/// to this benchmark.
+fn mailsink_binary(given: Option<&Path>) -> Result<PathBuf> {
+    let path = match given {
+        Some(path) => path.to_owned(),
+        None => {
+            let exe = std::env::current_exe().context("locating the bench binary")?;
+            let dir = exe.parent().context("the bench binary has no directory")?;
+            dir.join("mailsink")
+        }
+    };
+    ensure!(
+        path.is_file(),
+        "no Mailsink binary at {}: build it with `cargo build --release --bin mailsink` \
+         or pass --mailsink PATH",
+        path.display()
+    );
+    Ok(path)
+}
