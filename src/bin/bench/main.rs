@@ -89,7 +89,8 @@ struct Args {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pipeline_connections: u32,
 
-    /// Smoke run: one repeat and a tenth of the messages.
+    /// Smoke run of the throughput comparison: one repeat and a tenth of the
+    /// messages.
     #[arg(long)]
     quick: bool,
 

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 use std::pin::pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::time::{MissedTickBehavior, interval};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 use crate::machine::{self, Machine};
 use crate::report::{self, mib};
@@ -80,7 +80,8 @@ async fn run_with_progress(
         load,
         limit
     ));
-    let mut progress = interval(PROGRESS_EVERY);
+    // The first report after one period: at the start there is nothing to see.
+    let mut progress = interval_at(Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
     progress.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Ends when the run does, which its own time limit bounds.
     loop {
@@ -113,11 +114,11 @@ fn database_size(dir: &Path) -> DatabaseSize {
         let name = format!("bench.db{suffix}");
         if let Ok(meta) = fs::metadata(dir.join(&name)) {
             total += meta.len();
-            parts.push(format!("{name} {}", mib(meta.len() / 1024)));
+            parts.push(format!("{name} {}", report::file_size(meta.len())));
         }
     }
     DatabaseSize {
-        total: mib(total / 1024),
+        total: report::file_size(total),
         parts: parts.join(" + "),
     }
 }

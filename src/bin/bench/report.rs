@@ -33,10 +33,15 @@ pub fn throughput(ctx: &Context<'_>, results: &[LoadResult]) -> Result<String, f
     machine_lines(&mut out, ctx.machine)?;
     writeln!(
         out,
-        "- Runs: each load runs against smtp-sink and then Mailsink, {} time(s); \
-         rates are medians. Messages per run: {} of 1 KB, {} of 100 KB (body size; \
-         headers come on top). Clients and servers share the machine.\n",
-        ctx.repeats, ctx.small_messages, ctx.large_messages
+        "- Runs: each load runs against smtp-sink and then Mailsink, {}; rates are \
+         medians. Messages per run: {} of 1 KB, {} of 100 KB (body size; headers come \
+         on top). Clients and servers share the machine.\n",
+        match ctx.repeats {
+            1 => "once".to_owned(),
+            repeats => format!("{repeats} times"),
+        },
+        ctx.small_messages,
+        ctx.large_messages
     )?;
     table(&mut out, results)?;
     failures(&mut out, results)?;
@@ -223,6 +228,19 @@ pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
+/// A file size in the unit that keeps it readable, from KiB to GiB.
+pub fn file_size(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let bytes = bytes as f64;
+    if bytes < KIB * KIB {
+        format!("{:.1} KiB", bytes / KIB)
+    } else if bytes < KIB * KIB * KIB {
+        format!("{:.1} MiB", bytes / (KIB * KIB))
+    } else {
+        format!("{:.2} GiB", bytes / (KIB * KIB * KIB))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +257,9 @@ mod tests {
         assert_eq!(size_label(1024), "1 KB");
         assert_eq!(size_label(102_400), "100 KB");
         assert_eq!(size_label(1000), "1000 B");
+        assert_eq!(file_size(32_768), "32.0 KiB");
+        assert_eq!(file_size(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(file_size(10_506_000_000), "9.78 GiB");
     }
 
     #[test]
