@@ -1,12 +1,14 @@
--- One row per accepted message: the envelope and the parsed summary that
--- listing and search read without touching the message bytes.
+-- One row per accepted message: the envelope, the parsed summary that listing
+-- and search read, and the bytes. The bytes are the last column so reading the
+-- other columns never touches a large message's overflow pages.
 CREATE TABLE messages (
     id             INTEGER PRIMARY KEY,      -- arrival order
     public_id      TEXT    NOT NULL UNIQUE,  -- the ID in SMTP replies, the API and the UI
     received_at    INTEGER NOT NULL,         -- unix time, milliseconds
-    size           INTEGER NOT NULL,         -- length of raw.data
+    size           INTEGER NOT NULL,         -- length of data
     is_read        INTEGER NOT NULL DEFAULT 0,
     mail_from      TEXT    NOT NULL,         -- reverse-path, '' for the null sender
+    rcpt_to        TEXT    NOT NULL,         -- JSON: every RCPT TO in order, with DSN parameters
     helo           TEXT    NOT NULL,
     client_addr    TEXT    NOT NULL,
     auth_user      TEXT,
@@ -22,30 +24,18 @@ CREATE TABLE messages (
     sent_at        INTEGER,                  -- Date: header, unix seconds
     message_id     TEXT,                     -- Message-ID: header
     attachments    INTEGER NOT NULL,
-    snippet        TEXT    NOT NULL
-);
-CREATE INDEX messages_received_at ON messages (received_at);
-
--- Every RCPT TO of the envelope, in order, with its DSN parameters.
-CREATE TABLE recipients (
-    message  INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    address  TEXT    NOT NULL,
-    notify   TEXT,
-    orcpt    TEXT,
-    PRIMARY KEY (message, position)
-) WITHOUT ROWID;
-CREATE INDEX recipients_address ON recipients (address COLLATE NOCASE, message);
-
--- The bytes as stored: trace headers followed by the client's bytes unchanged.
-CREATE TABLE raw (
-    message INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
-    data    BLOB    NOT NULL
+    snippet        TEXT    NOT NULL,
+    data           BLOB    NOT NULL          -- trace headers, then the client's bytes unchanged
 );
 
--- Full-text index; rowid = messages.id. Contentless: the text lives in `raw`.
+-- Full-text index; rowid = messages.id. Contentless: the text lives in `data`.
 CREATE VIRTUAL TABLE search USING fts5 (
     subject, addresses, body,
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+
+-- How far the full-text index reaches: messages with a larger id are indexed
+-- again from their bytes at start-up (the writer indexes in batches).
+CREATE TABLE search_state (indexed_through INTEGER NOT NULL);
+INSERT INTO search_state (indexed_through) VALUES (0);

@@ -45,9 +45,8 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// Every address of the summary, space separated, for the index.
-    pub fn addresses_text(&self) -> String {
-        let s = &self.summary;
+    /// Every name and address of a summary, space separated, for the index.
+    pub fn addresses_text(s: &Summary) -> String {
         s.from
             .iter()
             .chain(&s.to)

@@ -129,13 +129,16 @@ async fn serve_tls(
     greet: bool,
 ) -> std::io::Result<()> {
     let handshake = tokio::time::timeout(ctx.settings.idle_timeout, ctx.tls.accept(stream));
-    let stream = match handshake.await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            tracing::debug!(%error, client = %peer, "TLS handshake failed");
-            return Ok(());
-        }
-        Err(_) => return Ok(()),
+    let stream = tokio::select! {
+        () = ctx.cancel.cancelled() => return Ok(()),
+        handshake = handshake => match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, client = %peer, "TLS handshake failed");
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        },
     };
     Session::new(stream, Arc::clone(ctx), peer, true)
         .run(greet)

@@ -5,6 +5,8 @@
 //! ([`readers`]). After each commit the writer broadcasts [`StoreEvent`]s, which
 //! the live views (web events, IMAP IDLE, API waiters) subscribe to.
 
+mod checkpoint;
+mod index;
 mod model;
 mod queries;
 mod readers;
@@ -13,6 +15,7 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -23,7 +26,7 @@ pub use retention::Retention;
 
 use crate::config::DbSync;
 use readers::Readers;
-use writer::Job;
+use writer::{Job, Writer};
 
 /// Jobs waiting for the writer before senders feel back-pressure.
 const WRITER_QUEUE: usize = 1024;
@@ -41,6 +44,8 @@ pub enum Error {
     Migration(Arc<rusqlite_migration::Error>),
     #[error("cannot create the temporary database directory: {0}")]
     TempDir(Arc<std::io::Error>),
+    #[error("cannot start a store thread: {0}")]
+    Thread(Arc<std::io::Error>),
     #[error("the store is shut down")]
     Closed,
 }
@@ -73,9 +78,12 @@ pub struct Store {
 
 struct Inner {
     jobs: Option<mpsc::Sender<Job>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer, then the checkpointer: joined in that order.
+    threads: Mutex<Vec<JoinHandle<()>>>,
     readers: Readers,
     events: broadcast::Sender<StoreEvent>,
+    /// Set by the writer while stored messages wait to be indexed.
+    unindexed: Arc<AtomicBool>,
     path: PathBuf,
     // Declared last: removed only after the connections above are closed.
     _temp: Option<tempfile::TempDir>,
@@ -86,8 +94,10 @@ impl Drop for Inner {
         // Closing the queue ends the writer after its current group; wait for it
         // so the database is closed cleanly before the files go away.
         self.jobs.take();
-        if let Some(handle) = self.writer.lock().ok().and_then(|mut h| h.take()) {
-            let _ = handle.join();
+        if let Ok(mut threads) = self.threads.lock() {
+            for handle in threads.drain(..) {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -106,20 +116,36 @@ impl Store {
                 (dir.path().join("mailsink.db"), Some(dir))
             }
         };
-        let conn = schema::open_writer(&path, sync)?;
+        let mut conn = schema::open_writer(&path, sync)?;
+        let reindexed = index::catch_up(&mut conn)?;
+        if reindexed > 0 {
+            tracing::info!(
+                messages = reindexed,
+                "indexed messages the last run left unindexed"
+            );
+        }
+        let (checkpoints, checkpointer) = checkpoint::spawn(&path)?;
         let (jobs, queue) = mpsc::channel(WRITER_QUEUE);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let writer_events = events.clone();
+        let unindexed = Arc::new(AtomicBool::new(false));
+        let writer = Writer {
+            conn,
+            events: events.clone(),
+            checkpoints,
+            unindexed: Arc::clone(&unindexed),
+            pending: index::Pending::default(),
+        };
         let writer = std::thread::Builder::new()
             .name("mailsink-writer".into())
-            .spawn(move || writer::run(conn, queue, writer_events))
-            .map_err(|e| Error::TempDir(Arc::new(e)))?;
+            .spawn(move || writer.run(queue))
+            .map_err(|e| Error::Thread(Arc::new(e)))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 jobs: Some(jobs),
-                writer: Mutex::new(Some(writer)),
+                threads: Mutex::new(vec![writer, checkpointer]),
                 readers: Readers::new(path.clone(), READERS),
                 events,
+                unindexed,
                 path,
                 _temp: temp,
             }),
@@ -160,6 +186,15 @@ impl Store {
     /// Removes one chunk of messages beyond the retention limits; returns how many.
     pub async fn prune(&self, retention: Retention) -> Result<usize, Error> {
         self.submit(|reply| Job::Prune(retention, reply)).await
+    }
+
+    /// Makes every message stored so far searchable. Cheap when the index is
+    /// already complete; otherwise the writer indexes what is pending first.
+    pub async fn sync_index(&self) -> Result<(), Error> {
+        if self.inner.unindexed.load(Ordering::Acquire) {
+            self.submit(Job::SyncIndex).await?;
+        }
+        Ok(())
     }
 
     /// Messages newest first.

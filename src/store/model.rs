@@ -54,7 +54,7 @@ impl FromStr for MessageId {
 }
 
 /// One RCPT TO, with its RFC 3461 parameters as the client sent them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Recipient {
     pub address: String,
     pub notify: Option<String>,
@@ -102,9 +102,25 @@ pub struct NewMessage {
     pub id: MessageId,
     pub received_at: DateTime<Utc>,
     pub envelope: Envelope,
-    pub parsed: Parsed,
+    pub summary: Summary,
     /// Trace headers followed by the client's bytes.
     pub data: Vec<u8>,
+    /// Column values derived from the summary, prepared by the caller's task
+    /// so the single writer thread only binds them.
+    pub(super) columns: Columns,
+}
+
+/// Serialised address lists and index text.
+#[derive(Debug, Clone)]
+pub(super) struct Columns {
+    pub(super) rcpt_to: String,
+    pub(super) from: Option<String>,
+    pub(super) to: String,
+    pub(super) cc: String,
+    pub(super) bcc: String,
+    pub(super) reply_to: String,
+    pub(super) addresses_text: String,
+    pub(super) body_text: String,
 }
 
 impl NewMessage {
@@ -115,15 +131,32 @@ impl NewMessage {
         envelope: Envelope,
         data: Vec<u8>,
     ) -> Self {
-        let parsed = crate::message::parse(&data, &envelope.recipient_addresses());
+        let Parsed { summary, body_text } =
+            crate::message::parse(&data, &envelope.recipient_addresses());
+        let addresses_text = Parsed::addresses_text(&summary);
+        let columns = Columns {
+            rcpt_to: json(&envelope.recipients),
+            from: summary.from.as_ref().map(json),
+            to: json(&summary.to),
+            cc: json(&summary.cc),
+            bcc: json(&summary.bcc),
+            reply_to: json(&summary.reply_to),
+            addresses_text,
+            body_text,
+        };
         Self {
             id,
             received_at,
             envelope,
-            parsed,
+            summary,
             data,
+            columns,
         }
     }
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("addresses and recipients always serialise")
 }
 
 /// A stored message without its bytes: what lists and events carry.

@@ -14,7 +14,7 @@ use crate::config::DbSync;
 static MIGRATIONS: LazyLock<Migrations<'static>> =
     LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))]));
 
-/// Opens the writer's connection: WAL, foreign keys on, schema migrated.
+/// Opens the writer's connection: WAL, schema migrated.
 pub(crate) fn open_writer(path: &Path, sync: DbSync) -> Result<Connection, Error> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -27,7 +27,8 @@ pub(crate) fn open_writer(path: &Path, sync: DbSync) -> Result<Connection, Error
         DbSync::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
-    conn.pragma_update(None, "foreign_keys", true)?;
+    // Checkpoints run on their own thread (see `checkpoint`), not in commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.set_prepared_statement_cache_capacity(64);
     MIGRATIONS
         .to_latest(&mut conn)

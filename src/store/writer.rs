@@ -2,13 +2,18 @@
 //! jobs in groups, one transaction per group, so that many sessions share the
 //! cost of a commit. Each job runs in its own savepoint, so one failing job
 //! does not undo its neighbours. Replies go out only after COMMIT returns:
-//! that is what lets SMTP answer 250 only for durable messages.
+//! that is what lets SMTP answer 250 only for durable messages. Between
+//! groups the writer fills the full-text index ([`index`](super::index)).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::index::{self, Pending};
 use super::model::{MessageId, MessageMeta, NewMessage};
 use super::{Error, Retention, StoreEvent};
 
@@ -16,6 +21,8 @@ use super::{Error, Retention, StoreEvent};
 const MAX_GROUP: usize = 256;
 /// Most message bytes committed together.
 const MAX_GROUP_BYTES: usize = 64 << 20;
+/// How long the writer waits for more work before indexing what is pending.
+const INDEX_IDLE: Duration = Duration::from_millis(50);
 /// Most messages one prune job removes, so ingestion never waits long behind it.
 pub(crate) const PRUNE_CHUNK: usize = 500;
 
@@ -28,6 +35,8 @@ pub(crate) enum Job {
     DeleteAll(Reply<usize>),
     SetRead(Vec<MessageId>, bool, Reply<usize>),
     Prune(Retention, Reply<usize>),
+    /// Index every stored message before answering (a search is about to run).
+    SyncIndex(Reply<usize>),
 }
 
 impl Job {
@@ -35,6 +44,17 @@ impl Job {
         match self {
             Job::Insert(message, _) => message.data.len(),
             _ => 0,
+        }
+    }
+
+    fn fail(self, error: &Error) {
+        match self {
+            Job::Insert(_, reply) => drop(reply.send(Err(error.clone()))),
+            Job::Delete(_, reply)
+            | Job::DeleteAll(reply)
+            | Job::SetRead(_, _, reply)
+            | Job::Prune(_, reply)
+            | Job::SyncIndex(reply) => drop(reply.send(Err(error.clone()))),
         }
     }
 }
@@ -45,89 +65,181 @@ enum Done {
     Counted(Reply<usize>, Result<usize, Error>, Option<StoreEvent>),
 }
 
-/// Runs until every sender is dropped, then returns (closing the connection).
-pub(crate) fn run(
-    mut conn: Connection,
-    mut jobs: mpsc::Receiver<Job>,
-    events: broadcast::Sender<StoreEvent>,
-) {
-    while let Some(first) = jobs.blocking_recv() {
-        let mut bytes = first.size();
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    bytes += job.size();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
+impl Done {
+    fn error(&self) -> Option<Error> {
+        match self {
+            Done::Inserted(_, Err(e)) | Done::Counted(_, Err(e), _) => Some(e.clone()),
+            _ => None,
         }
-        commit_group(&mut conn, group, &events);
+    }
+
+    fn fail(self, error: &Error) {
+        match self {
+            Done::Inserted(reply, _) => drop(reply.send(Err(error.clone()))),
+            Done::Counted(reply, _, _) => drop(reply.send(Err(error.clone()))),
+        }
     }
 }
 
-fn commit_group(conn: &mut Connection, group: Vec<Job>, events: &broadcast::Sender<StoreEvent>) {
-    let tx = match conn.transaction() {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(group, &Error::from(e)),
-    };
-    let mut done = Vec::with_capacity(group.len());
-    for job in group {
-        done.push(apply(&tx, job));
+/// The writer thread's state.
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    pub(crate) events: broadcast::Sender<StoreEvent>,
+    /// Wakes the checkpoint thread after commits.
+    pub(crate) checkpoints: SyncSender<()>,
+    /// True while some stored message is not yet in the index.
+    pub(crate) unindexed: Arc<AtomicBool>,
+    pub(crate) pending: Pending,
+}
+
+impl Writer {
+    /// Runs until every sender is dropped, then indexes what is left and returns.
+    pub(crate) fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        // Only a timer is needed here: waiting for a job with a deadline.
+        let timer = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(timer) => timer,
+            Err(error) => {
+                tracing::error!(%error, "the writer cannot start a timer");
+                return;
+            }
+        };
+        loop {
+            let first = if self.pending.is_empty() {
+                jobs.blocking_recv()
+            } else {
+                // Index once the writer has been idle a moment, so a steady
+                // trickle of mail still gets one index write per batch.
+                let wait = self.pending.wait_budget(INDEX_IDLE);
+                let next = async { tokio::time::timeout(wait, jobs.recv()).await };
+                match timer.block_on(next) {
+                    Ok(job) => job,
+                    Err(_) => {
+                        self.index_pending();
+                        continue;
+                    }
+                }
+            };
+            let Some(first) = first else { break };
+            let mut bytes = first.size();
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        bytes += job.size();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+            if self.pending.is_due() {
+                self.index_pending();
+            }
+        }
+        self.index_pending();
     }
-    if let Err(e) = tx.commit() {
-        let error = Error::from(e);
-        tracing::error!(%error, "commit failed; the group is answered with the error");
+
+    /// Writes the pending index rows in their own transaction.
+    fn index_pending(&mut self) {
+        let result = self.conn.transaction().map_err(Error::from).and_then(|tx| {
+            self.pending.write(&tx)?;
+            tx.commit().map_err(Error::from)
+        });
+        match result {
+            Ok(()) => self.indexed(),
+            Err(error) => self.recover_index(&error),
+        }
+    }
+
+    fn indexed(&mut self) {
+        self.pending.clear();
+        self.unindexed.store(false, Ordering::Release);
+        let _ = self.checkpoints.try_send(());
+    }
+
+    /// After a failed transaction the pending list may not match the table:
+    /// forget it and index again from the high-water mark.
+    fn recover_index(&mut self, error: &Error) {
+        tracing::warn!(%error, "re-indexing from the stored messages");
+        self.pending.clear();
+        match index::catch_up(&mut self.conn) {
+            Ok(_) => self.unindexed.store(false, Ordering::Release),
+            Err(error) => tracing::error!(%error, "re-indexing failed"),
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Job>) {
+        let tx = match self.conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                let error = Error::from(e);
+                return group.into_iter().for_each(|job| job.fail(&error));
+            }
+        };
+        let mut done = Vec::with_capacity(group.len());
+        let mut synced = false;
+        for job in group {
+            synced |= matches!(job, Job::SyncIndex(_));
+            done.push(apply(&tx, job, &mut self.pending));
+        }
+        // Indexed last, so the group's own new messages are searchable too.
+        let indexing = if synced {
+            self.pending.write(&tx)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = indexing.and_then(|()| tx.commit().map_err(Error::from)) {
+            let error = e;
+            tracing::error!(%error, "commit failed; the group is answered with the error");
+            done.into_iter().for_each(|outcome| outcome.fail(&error));
+            self.recover_index(&error);
+            return;
+        }
+        if let Some(error) = done.iter().find_map(Done::error) {
+            // A job rolled back to its savepoint; its effect on the pending
+            // list may not have been undone.
+            self.recover_index(&error);
+        }
+        if synced {
+            self.indexed();
+        } else if !self.pending.is_empty() {
+            // Set before any 250 goes out, so a search that follows it syncs.
+            self.unindexed.store(true, Ordering::Release);
+        }
+        let _ = self.checkpoints.try_send(());
+        // Only now is every change durable: answer, then tell the listeners.
         for outcome in done {
             match outcome {
-                Done::Inserted(reply, _) => drop(reply.send(Err(error.clone()))),
-                Done::Counted(reply, _, _) => drop(reply.send(Err(error.clone()))),
-            }
-        }
-        return;
-    }
-    // Only now is every change durable: answer, then tell the listeners.
-    for outcome in done {
-        match outcome {
-            Done::Inserted(reply, result) => {
-                if let Ok(meta) = &result {
-                    let _ = events.send(StoreEvent::Inserted(Arc::clone(meta)));
+                Done::Inserted(reply, result) => {
+                    if let Ok(meta) = &result {
+                        let _ = self.events.send(StoreEvent::Inserted(Arc::clone(meta)));
+                    }
+                    let _ = reply.send(result);
                 }
-                let _ = reply.send(result);
-            }
-            Done::Counted(reply, result, event) => {
-                if let (Ok(n), Some(event)) = (&result, event)
-                    && *n > 0
-                {
-                    let _ = events.send(event);
+                Done::Counted(reply, result, event) => {
+                    if let (Ok(n), Some(event)) = (&result, event)
+                        && *n > 0
+                    {
+                        let _ = self.events.send(event);
+                    }
+                    let _ = reply.send(result);
                 }
-                let _ = reply.send(result);
             }
         }
     }
 }
 
-fn fail_all(group: Vec<Job>, error: &Error) {
-    for job in group {
-        match job {
-            Job::Insert(_, reply) => drop(reply.send(Err(error.clone()))),
-            Job::Delete(_, reply)
-            | Job::DeleteAll(reply)
-            | Job::SetRead(_, _, reply)
-            | Job::Prune(_, reply) => drop(reply.send(Err(error.clone()))),
-        }
-    }
-}
-
-fn apply(tx: &Transaction<'_>, job: Job) -> Done {
+fn apply(tx: &Transaction<'_>, job: Job, pending: &mut Pending) -> Done {
     match job {
         Job::Insert(message, reply) => {
-            let result = in_savepoint(tx, |sp| insert(sp, &message)).map(Arc::new);
+            let result = in_savepoint(tx, |sp| insert(sp, *message, pending)).map(Arc::new);
             Done::Inserted(reply, result)
         }
         Job::Delete(ids, reply) => {
-            let result = in_savepoint(tx, |sp| delete(sp, &ids));
+            let result = in_savepoint(tx, |sp| delete(sp, &ids, pending));
             let event = result
                 .as_ref()
                 .ok()
@@ -135,7 +247,7 @@ fn apply(tx: &Transaction<'_>, job: Job) -> Done {
             Done::Counted(reply, result, event)
         }
         Job::DeleteAll(reply) => {
-            let result = in_savepoint(tx, delete_all);
+            let result = in_savepoint(tx, |sp| delete_all(sp, pending));
             Done::Counted(reply, result, Some(StoreEvent::Cleared))
         }
         Job::SetRead(ids, read, reply) => {
@@ -145,11 +257,13 @@ fn apply(tx: &Transaction<'_>, job: Job) -> Done {
         Job::Prune(retention, reply) => {
             let mut pruned = Vec::new();
             let result = in_savepoint(tx, |sp| {
-                pruned = prune(sp, &retention)?;
+                pruned = prune(sp, &retention, pending)?;
                 Ok(pruned.len())
             });
             Done::Counted(reply, result, Some(StoreEvent::Deleted(pruned)))
         }
+        // The group writes the index after its last job (see `commit_group`).
+        Job::SyncIndex(reply) => Done::Counted(reply, Ok(0), None),
     }
 }
 
@@ -171,23 +285,28 @@ fn in_savepoint<T>(
     }
 }
 
-fn insert(conn: &Connection, message: &NewMessage) -> Result<MessageMeta, Error> {
+fn insert(
+    conn: &Connection,
+    message: NewMessage,
+    pending: &mut Pending,
+) -> Result<MessageMeta, Error> {
     let env = &message.envelope;
-    let summary = &message.parsed.summary;
-    let received_ms = message.received_at.timestamp_millis();
+    let summary = &message.summary;
+    let columns = &message.columns;
     let size = message.data.len() as u64;
     conn.prepare_cached(
-        "INSERT INTO messages (public_id, received_at, size, mail_from, helo, client_addr,
-             auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs, cc_addrs,
-             bcc_addrs, reply_to_addrs, sent_at, message_id, attachments, snippet)
+        "INSERT INTO messages (public_id, received_at, size, mail_from, rcpt_to, helo,
+             client_addr, auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs,
+             cc_addrs, bcc_addrs, reply_to_addrs, sent_at, message_id, attachments, snippet, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20)",
+             ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         message.id.as_str(),
-        received_ms,
+        message.received_at.timestamp_millis(),
         size,
         env.mail_from,
+        columns.rcpt_to,
         env.helo,
         env.client_addr,
         env.auth_user,
@@ -195,68 +314,55 @@ fn insert(conn: &Connection, message: &NewMessage) -> Result<MessageMeta, Error>
         env.dsn_ret,
         env.dsn_envid,
         summary.subject,
-        summary.from.as_ref().map(json),
-        json(&summary.to),
-        json(&summary.cc),
-        json(&summary.bcc),
-        json(&summary.reply_to),
+        columns.from,
+        columns.to,
+        columns.cc,
+        columns.bcc,
+        columns.reply_to,
         summary.sent_at,
         summary.message_id,
         summary.attachments,
         summary.snippet,
+        message.data,
     ])?;
     let rowid = conn.last_insert_rowid();
-    let mut add_rcpt = conn.prepare_cached(
-        "INSERT INTO recipients (message, position, address, notify, orcpt)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for (position, rcpt) in env.recipients.iter().enumerate() {
-        add_rcpt.execute(params![
-            rowid,
-            position,
-            rcpt.address,
-            rcpt.notify,
-            rcpt.orcpt
-        ])?;
-    }
-    conn.prepare_cached("INSERT INTO raw (message, data) VALUES (?1, ?2)")?
-        .execute(params![rowid, message.data])?;
-    conn.prepare_cached(
-        "INSERT INTO search (rowid, subject, addresses, body) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
+    let NewMessage {
+        id,
+        received_at,
+        envelope,
+        summary,
+        columns,
+        ..
+    } = message;
+    pending.push(index::Row {
         rowid,
-        summary.subject,
-        message.parsed.addresses_text(),
-        message.parsed.body_text
-    ])?;
+        subject: summary.subject.clone(),
+        addresses: columns.addresses_text,
+        body: columns.body_text,
+    });
     Ok(MessageMeta {
-        id: message.id.clone(),
-        received_at: message.received_at,
+        id,
+        received_at,
         size,
         read: false,
-        envelope: env.clone(),
-        summary: summary.clone(),
+        envelope,
+        summary,
     })
 }
 
-/// JSON for the address columns.
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).expect("addresses always serialise")
-}
-
-fn delete_rows(conn: &Connection, rowids: &[i64]) -> Result<usize, Error> {
-    let mut drop_index = conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?;
+fn delete_rows(conn: &Connection, rowids: &[i64], pending: &mut Pending) -> Result<usize, Error> {
     let mut drop_row = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
     let mut n = 0;
-    for rowid in rowids {
-        drop_index.execute([rowid])?;
+    for &rowid in rowids {
+        if !pending.forget(rowid) {
+            index::remove(conn, rowid)?;
+        }
         n += drop_row.execute([rowid])?;
     }
     Ok(n)
 }
 
-fn delete(conn: &Connection, ids: &[MessageId]) -> Result<usize, Error> {
+fn delete(conn: &Connection, ids: &[MessageId], pending: &mut Pending) -> Result<usize, Error> {
     let mut find = conn.prepare_cached("SELECT id FROM messages WHERE public_id = ?1")?;
     let mut rowids = Vec::with_capacity(ids.len());
     for id in ids {
@@ -266,13 +372,12 @@ fn delete(conn: &Connection, ids: &[MessageId]) -> Result<usize, Error> {
             Err(e) => return Err(e.into()),
         }
     }
-    delete_rows(conn, &rowids)
+    delete_rows(conn, &rowids, pending)
 }
 
-fn delete_all(conn: &Connection) -> Result<usize, Error> {
+fn delete_all(conn: &Connection, pending: &mut Pending) -> Result<usize, Error> {
+    pending.clear();
     conn.execute("DELETE FROM search", [])?;
-    conn.execute("DELETE FROM raw", [])?;
-    conn.execute("DELETE FROM recipients", [])?;
     Ok(conn.execute("DELETE FROM messages", [])?)
 }
 
@@ -288,12 +393,20 @@ fn set_read(conn: &Connection, ids: &[MessageId], read: bool) -> Result<usize, E
 }
 
 /// Removes up to [`PRUNE_CHUNK`] messages beyond the retention limits, oldest first.
-fn prune(conn: &Connection, retention: &Retention) -> Result<Vec<MessageId>, Error> {
+fn prune(
+    conn: &Connection,
+    retention: &Retention,
+    pending: &mut Pending,
+) -> Result<Vec<MessageId>, Error> {
     let mut victims: Vec<(i64, String)> = Vec::new();
     if let Some(max_age) = retention.max_age {
         let cutoff = chrono::Utc::now() - max_age;
         let mut old = conn.prepare_cached(
-            "SELECT id, public_id FROM messages WHERE received_at < ?1 ORDER BY id LIMIT ?2",
+            // Arrival order is receive-time order (to within the time a DATA
+            // takes), so the oldest rows by id are the candidates: no index needed.
+            "SELECT id, public_id FROM (
+                 SELECT id, public_id, received_at FROM messages ORDER BY id LIMIT ?2
+             ) WHERE received_at < ?1",
         )?;
         let rows = old.query_map(params![cutoff.timestamp_millis(), PRUNE_CHUNK], |row| {
             Ok((row.get(0)?, row.get(1)?))
@@ -323,7 +436,7 @@ fn prune(conn: &Connection, retention: &Retention) -> Result<Vec<MessageId>, Err
         }
     }
     let rowids: Vec<i64> = victims.iter().map(|(id, _)| *id).collect();
-    delete_rows(conn, &rowids)?;
+    delete_rows(conn, &rowids, pending)?;
     Ok(victims
         .into_iter()
         .map(|(_, public)| public.parse().expect("stored IDs are valid"))

@@ -130,6 +130,16 @@ async fn acknowledged_messages_survive_kill_9() {
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .expect("integrity check");
     assert_eq!(check, "ok");
+    // The index is written behind the acknowledgements; reopening indexed
+    // whatever the killed process had not, so every message is searchable.
+    let indexed: usize = conn
+        .query_row(
+            "SELECT count(*) FROM search WHERE search MATCH 'subject:client'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("full-text query");
+    assert_eq!(indexed, stored.len());
 }
 
 #[tokio::test(flavor = "multi_thread")]
