@@ -24,15 +24,32 @@ CREATE TABLE messages (
     sent_at        INTEGER,                  -- Date: header, unix seconds
     message_id     TEXT,                     -- Message-ID: header
     attachments    INTEGER NOT NULL,
+    inline_parts   INTEGER NOT NULL,
     snippet        TEXT    NOT NULL,
     data           BLOB    NOT NULL          -- trace headers, then the client's bytes unchanged
 );
+-- Unread messages only: keeps the unread count an index lookup.
+CREATE INDEX messages_unread ON messages (id) WHERE is_read = 0;
+
+-- Tags, shared by every message; names compare case-insensitively.
+CREATE TABLE tags (
+    id   INTEGER PRIMARY KEY,
+    name TEXT    NOT NULL UNIQUE COLLATE NOCASE
+);
+CREATE TABLE message_tags (
+    message INTEGER NOT NULL,  -- messages.id
+    tag     INTEGER NOT NULL,  -- tags.id
+    PRIMARY KEY (message, tag)
+) WITHOUT ROWID;
+CREATE INDEX message_tags_by_tag ON message_tags (tag, message);
 
 -- Full-text index; rowid = messages.id. Contentless: the text lives in `data`.
+-- Trigrams find any substring of three characters or more, as Mailpit's
+-- searches do, case- and accent-insensitively.
 CREATE VIRTUAL TABLE search USING fts5 (
-    subject, addresses, body,
+    subject, from_addr, to_addrs, cc_addrs, bcc_addrs, reply_to, headers, body, files,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'trigram remove_diacritics 1'
 );
 
 -- How far the full-text index reaches: messages with a larger id are indexed

@@ -2,7 +2,9 @@
 //! search use (mail-parser does the MIME work). Nothing on the read path parses
 //! the bytes again just to list them.
 
-use mail_parser::{Address, MessageParser};
+pub mod tags;
+
+use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
 use serde::{Deserialize, Serialize};
 
 /// Longest snippet kept for the list view, in characters.
@@ -32,8 +34,13 @@ pub struct Summary {
     pub sent_at: Option<i64>,
     /// The Message-ID header, without angle brackets.
     pub message_id: Option<String>,
+    /// Attached files (Mailpit's `Attachments` count).
     pub attachments: u32,
+    /// Parts shown within the body, such as `cid:` images.
+    pub inline: u32,
     pub snippet: String,
+    /// From the `X-Tags` header and plus-addressing.
+    pub tags: Vec<String>,
 }
 
 /// A message read at ingest: its summary and the text for the full-text index.
@@ -42,22 +49,10 @@ pub struct Parsed {
     pub summary: Summary,
     /// The readable body (text part, or the HTML part rendered as text), capped.
     pub body_text: String,
-}
-
-impl Parsed {
-    /// Every name and address of a summary, space separated, for the index.
-    pub fn addresses_text(s: &Summary) -> String {
-        s.from
-            .iter()
-            .chain(&s.to)
-            .chain(&s.cc)
-            .chain(&s.bcc)
-            .chain(&s.reply_to)
-            .flat_map(|m| [m.name.as_str(), m.address.as_str()])
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
+    /// Every top-level header as "\nName: value", unfolded.
+    pub headers_text: String,
+    /// The names of attached and inline files, space separated.
+    pub file_names: String,
 }
 
 /// Parses `data` (the stored bytes). `envelope_recipients` are the RCPT TO
@@ -72,7 +67,7 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
                 bcc: envelope_only(envelope_recipients, &[]),
                 ..Summary::default()
             },
-            body_text: String::new(),
+            ..Parsed::default()
         };
     };
     let to = mailboxes(message.to());
@@ -88,10 +83,20 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
         .unwrap_or_default();
     truncate_at_char(&mut body_text, INDEXED_BODY_BYTES);
     let snippet = snippet(&body_text);
+    let files = Files::of(&message);
+    let from = mailboxes(message.from()).into_iter().next();
+    let tags = tags::from_message(
+        message.header_raw("X-Tags").map(str::trim),
+        from.iter().chain(&to).chain(&cc).chain(&bcc),
+    );
+    let headers_text = message
+        .headers_raw()
+        .map(|(name, value)| format!("\n{name}: {}", unfold(value)))
+        .collect();
 
     Parsed {
         summary: Summary {
-            from: mailboxes(message.from()).into_iter().next(),
+            from,
             to,
             cc,
             bcc,
@@ -99,11 +104,55 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
             subject: message.subject().unwrap_or_default().to_owned(),
             sent_at: message.date().map(|d| d.to_timestamp()),
             message_id: message.message_id().map(str::to_owned),
-            attachments: u32::try_from(message.attachment_count()).unwrap_or(u32::MAX),
+            attachments: files.attachments,
+            inline: files.inline,
             snippet,
+            tags,
         },
         body_text,
+        headers_text,
+        file_names: files.names.join(" "),
     }
+}
+
+/// Attachment and inline counts, and file names.
+#[derive(Default)]
+struct Files {
+    attachments: u32,
+    inline: u32,
+    names: Vec<String>,
+}
+
+impl Files {
+    /// Mailpit's rules: a part with a Content-ID that is not marked as an
+    /// attachment is inline; other parts count as attachments when they have a
+    /// file name (or are attached messages); nameless parts without an ID are
+    /// left out of both.
+    fn of(message: &mail_parser::Message<'_>) -> Self {
+        let mut files = Self::default();
+        for part in message.attachments() {
+            let attachment = part
+                .content_disposition()
+                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+            let name = part.attachment_name();
+            if part.content_id().is_some() && !attachment {
+                files.inline += 1;
+            } else if name.is_some() || matches!(part.body, PartType::Message(_)) {
+                files.attachments += 1;
+            } else {
+                continue;
+            }
+            if let Some(name) = name {
+                files.names.push(name.to_owned());
+            }
+        }
+        files
+    }
+}
+
+/// A raw header value on one line: folding whitespace becomes one space.
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {

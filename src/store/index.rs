@@ -14,25 +14,86 @@ use rusqlite::{Connection, params};
 
 use super::Error;
 use super::model::Recipient;
-use crate::message::Parsed;
+use crate::message::{Mailbox, Parsed};
 
 /// Pending text past which the batch is written even under load.
-const MAX_PENDING_BYTES: usize = 8 << 20;
+const MAX_PENDING_BYTES: usize = 4 << 20;
 const MAX_PENDING_ROWS: usize = 2048;
 /// Oldest a pending row gets before the batch is written even under load.
 const MAX_PENDING_AGE: Duration = Duration::from_secs(1);
 
-/// One message's index text.
+/// One message's index text, a field per column of `search`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Text {
+    subject: String,
+    from: String,
+    to: String,
+    cc: String,
+    bcc: String,
+    reply_to: String,
+    headers: String,
+    body: String,
+    files: String,
+}
+
+impl Text {
+    pub(crate) fn new(parsed: Parsed) -> Self {
+        let s = &parsed.summary;
+        Self {
+            subject: s.subject.clone(),
+            from: addresses(s.from.as_slice()),
+            to: addresses(&s.to),
+            cc: addresses(&s.cc),
+            bcc: addresses(&s.bcc),
+            reply_to: addresses(&s.reply_to),
+            headers: parsed.headers_text,
+            body: parsed.body_text,
+            files: parsed.file_names,
+        }
+    }
+
+    fn len(&self) -> usize {
+        [
+            &self.subject,
+            &self.from,
+            &self.to,
+            &self.cc,
+            &self.bcc,
+            &self.reply_to,
+            &self.headers,
+            &self.body,
+            &self.files,
+        ]
+        .iter()
+        .map(|s| s.len())
+        .sum()
+    }
+}
+
+/// "Name <address>, …" for the address columns.
+fn addresses(mailboxes: &[Mailbox]) -> String {
+    mailboxes
+        .iter()
+        .map(|m| {
+            if m.name.is_empty() {
+                m.address.clone()
+            } else {
+                format!("{} <{}>", m.name, m.address)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One message waiting to be indexed.
 pub(crate) struct Row {
     pub(crate) rowid: i64,
-    pub(crate) subject: String,
-    pub(crate) addresses: String,
-    pub(crate) body: String,
+    pub(crate) text: Text,
 }
 
 impl Row {
     fn len(&self) -> usize {
-        self.subject.len() + self.addresses.len() + self.body.len()
+        self.text.len()
     }
 }
 
@@ -94,19 +155,25 @@ impl Pending {
     }
 
     /// Writes every pending row and moves the high-water mark, inside the
-    /// caller's transaction. The rows stay pending until [`Pending::clear`]:
-    /// if that transaction fails, nothing was indexed.
-    pub(crate) fn write(&self, conn: &Connection) -> Result<(), Error> {
+    /// caller's transaction, and empties the list. If that transaction fails,
+    /// the writer re-indexes from the mark ([`catch_up`]).
+    pub(crate) fn flush_into(&mut self, conn: &Connection) -> Result<(), Error> {
         let Some(last) = self.rows.last() else {
             return Ok(());
         };
         let mut insert = conn.prepare_cached(
-            "INSERT INTO search (rowid, subject, addresses, body) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO search (rowid, subject, from_addr, to_addrs, cc_addrs, bcc_addrs,
+                 reply_to, headers, body, files)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
-        for row in &self.rows {
-            insert.execute(params![row.rowid, row.subject, row.addresses, row.body])?;
+        for Row { rowid, text: t } in &self.rows {
+            insert.execute(params![
+                rowid, t.subject, t.from, t.to, t.cc, t.bcc, t.reply_to, t.headers, t.body, t.files
+            ])?;
         }
-        mark(conn, last.rowid)
+        mark(conn, last.rowid)?;
+        self.clear();
+        Ok(())
     }
 }
 
@@ -130,27 +197,22 @@ pub(crate) fn catch_up(conn: &mut Connection) -> Result<usize, Error> {
     let mut pending = Pending::default();
     {
         let mut missing = tx.prepare(
-            "SELECT id, subject, rcpt_to, data FROM messages
+            "SELECT id, rcpt_to, data FROM messages
              WHERE id > (SELECT indexed_through FROM search_state) ORDER BY id",
         )?;
         let mut rows = missing.query([])?;
         while let Some(row) = rows.next()? {
             let rowid: i64 = row.get(0)?;
-            let rcpt_to: String = row.get(2)?;
-            let data: Vec<u8> = row.get(3)?;
+            let rcpt_to: String = row.get(1)?;
+            let data: Vec<u8> = row.get(2)?;
             let rcpts: Vec<Recipient> = serde_json::from_str(&rcpt_to).unwrap_or_default();
             let rcpts: Vec<&str> = rcpts.iter().map(|r| r.address.as_str()).collect();
-            let parsed = crate::message::parse(&data, &rcpts);
-            pending.push(Row {
-                rowid,
-                subject: row.get(1)?,
-                addresses: Parsed::addresses_text(&parsed.summary),
-                body: parsed.body_text,
-            });
+            let text = Text::new(crate::message::parse(&data, &rcpts));
+            pending.push(Row { rowid, text });
         }
     }
     let n = pending.rows.len();
-    pending.write(&tx)?;
+    pending.flush_into(&tx)?;
     tx.commit()?;
     Ok(n)
 }
@@ -162,9 +224,11 @@ mod tests {
     fn row(rowid: i64) -> Row {
         Row {
             rowid,
-            subject: "subject".into(),
-            addresses: "a@example.com".into(),
-            body: "body".into(),
+            text: Text {
+                subject: "subject".into(),
+                body: "body".into(),
+                ..Text::default()
+            },
         }
     }
 

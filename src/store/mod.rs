@@ -5,6 +5,7 @@
 //! ([`readers`]). After each commit the writer broadcasts [`StoreEvent`]s, which
 //! the live views (web events, IMAP IDLE, API waiters) subscribe to.
 
+mod changes;
 mod checkpoint;
 mod index;
 mod model;
@@ -12,6 +13,7 @@ mod queries;
 mod readers;
 pub mod retention;
 mod schema;
+pub mod search;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -21,8 +23,11 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use changes::Target;
 pub use model::{Envelope, InvalidId, MessageId, MessageMeta, NewMessage, Recipient};
+pub use queries::{Filter, Page, Totals};
 pub use retention::Retention;
+pub use search::{Query, SearchError};
 
 use crate::config::DbSync;
 use readers::Readers;
@@ -67,6 +72,13 @@ pub enum StoreEvent {
         ids: Vec<MessageId>,
         read: bool,
     },
+    /// These messages now carry exactly these tags.
+    TagsChanged {
+        ids: Vec<MessageId>,
+        tags: Vec<String>,
+    },
+    /// Many messages changed at once (a tag renamed or deleted): views reload.
+    Changed,
 }
 
 /// A handle to the store; cheap to clone. The database closes when the last
@@ -168,19 +180,29 @@ impl Store {
             .await
     }
 
-    /// Deletes messages by ID; returns how many existed.
-    pub async fn delete(&self, ids: Vec<MessageId>) -> Result<usize, Error> {
-        self.submit(|reply| Job::Delete(ids, reply)).await
-    }
-
-    /// Deletes every message; returns how many there were.
-    pub async fn delete_all(&self) -> Result<usize, Error> {
-        self.submit(Job::DeleteAll).await
+    /// Deletes messages; returns how many there were.
+    pub async fn delete(&self, target: Target) -> Result<usize, Error> {
+        self.submit(|reply| Job::Delete(target, reply)).await
     }
 
     /// Marks messages read or unread; returns how many changed.
-    pub async fn set_read(&self, ids: Vec<MessageId>, read: bool) -> Result<usize, Error> {
-        self.submit(|reply| Job::SetRead(ids, read, reply)).await
+    pub async fn set_read(&self, target: Target, read: bool) -> Result<usize, Error> {
+        self.submit(|reply| Job::SetRead(target, read, reply)).await
+    }
+
+    /// Replaces the tags of each listed message; returns how many exist.
+    pub async fn set_tags(&self, ids: Vec<MessageId>, tags: Vec<String>) -> Result<usize, Error> {
+        self.submit(|reply| Job::SetTags(ids, tags, reply)).await
+    }
+
+    /// Renames a tag on every message; returns how many carry it now.
+    pub async fn rename_tag(&self, from: String, to: String) -> Result<usize, Error> {
+        self.submit(|reply| Job::RenameTag(from, to, reply)).await
+    }
+
+    /// Removes a tag from every message; returns how many carried it.
+    pub async fn delete_tag(&self, name: String) -> Result<usize, Error> {
+        self.submit(|reply| Job::DeleteTag(name, reply)).await
     }
 
     /// Removes one chunk of messages beyond the retention limits; returns how many.
@@ -197,35 +219,71 @@ impl Store {
         Ok(())
     }
 
-    /// Messages newest first.
+    /// A page of the messages matching `filter`, newest first, with counts.
+    pub async fn page(&self, filter: Filter) -> Result<Page, Error> {
+        if filter.query.is_some() {
+            self.sync_index().await?;
+        }
+        self.read(move |conn| queries::page(conn, &filter)).await
+    }
+
+    /// Messages newest first (a shorthand for [`Store::page`] without a filter).
     pub async fn list(&self, offset: u64, limit: u64) -> Result<Vec<MessageMeta>, Error> {
-        self.inner
-            .readers
-            .run(move |conn| queries::list(conn, offset, limit))
+        let filter = Filter {
+            offset,
+            limit: Some(limit),
+            ..Filter::default()
+        };
+        Ok(self.page(filter).await?.messages)
+    }
+
+    /// The newest message, or the newest matching `query`.
+    pub async fn latest(&self, query: Option<Query>) -> Result<Option<MessageMeta>, Error> {
+        if query.is_some() {
+            self.sync_index().await?;
+        }
+        self.read(move |conn| queries::latest(conn, query.as_ref()))
             .await
+    }
+
+    /// Messages and unread messages in the whole store.
+    pub async fn totals(&self) -> Result<Totals, Error> {
+        self.read(queries::totals).await
+    }
+
+    /// Every tag in use with the number of messages carrying it, by name.
+    pub async fn tags(&self) -> Result<Vec<(String, u64)>, Error> {
+        self.read(queries::tags).await
+    }
+
+    /// The database file's size in bytes.
+    pub async fn database_size(&self) -> Result<u64, Error> {
+        self.read(queries::database_size).await
     }
 
     /// One message's metadata.
     pub async fn get(&self, id: &MessageId) -> Result<Option<MessageMeta>, Error> {
         let id = id.clone();
-        self.inner
-            .readers
-            .run(move |conn| queries::get(conn, &id))
-            .await
+        self.read(move |conn| queries::get(conn, &id)).await
     }
 
     /// One message's bytes as stored (trace headers, then the client's bytes).
     pub async fn raw(&self, id: &MessageId) -> Result<Option<Vec<u8>>, Error> {
         let id = id.clone();
-        self.inner
-            .readers
-            .run(move |conn| queries::raw(conn, &id))
-            .await
+        self.read(move |conn| queries::raw(conn, &id)).await
     }
 
     /// How many messages are stored.
     pub async fn count(&self) -> Result<u64, Error> {
-        self.inner.readers.run(queries::count).await
+        Ok(self.totals().await?.messages)
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, Error> + Send + 'static,
+    {
+        self.inner.readers.run(f).await
     }
 
     async fn submit<T>(

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use crate::message::{Parsed, Summary};
+use super::index;
+use crate::message::Summary;
 
 /// The public ID of a message: 22 base62 characters, random, like Mailpit's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,8 +120,7 @@ pub(super) struct Columns {
     pub(super) cc: String,
     pub(super) bcc: String,
     pub(super) reply_to: String,
-    pub(super) addresses_text: String,
-    pub(super) body_text: String,
+    pub(super) text: index::Text,
 }
 
 impl NewMessage {
@@ -131,9 +131,9 @@ impl NewMessage {
         envelope: Envelope,
         data: Vec<u8>,
     ) -> Self {
-        let Parsed { summary, body_text } =
-            crate::message::parse(&data, &envelope.recipient_addresses());
-        let addresses_text = Parsed::addresses_text(&summary);
+        let mut parsed = crate::message::parse(&data, &envelope.recipient_addresses());
+        let summary = parsed.summary.clone();
+        parsed.summary.tags.clear();
         let columns = Columns {
             rcpt_to: json(&envelope.recipients),
             from: summary.from.as_ref().map(json),
@@ -141,8 +141,7 @@ impl NewMessage {
             cc: json(&summary.cc),
             bcc: json(&summary.bcc),
             reply_to: json(&summary.reply_to),
-            addresses_text,
-            body_text,
+            text: index::Text::new(parsed),
         };
         Self {
             id,

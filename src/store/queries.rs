@@ -1,27 +1,145 @@
 //! Read queries: turning rows back into [`MessageMeta`] values.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::Error;
 use super::model::{Envelope, MessageId, MessageMeta};
+use super::search::Query;
+use super::search::sql::Condition;
 use crate::message::{Mailbox, Summary};
 
-const META_COLUMNS: &str = "public_id, received_at, size, is_read, mail_from, rcpt_to, helo,
-    client_addr, auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs, cc_addrs,
-    bcc_addrs, reply_to_addrs, sent_at, message_id, attachments, snippet";
+const META_COLUMNS: &str = "m.public_id, m.received_at, m.size, m.is_read, m.mail_from,
+    m.rcpt_to, m.helo, m.client_addr, m.auth_user, m.tls, m.dsn_ret, m.dsn_envid, m.subject,
+    m.from_addr, m.to_addrs, m.cc_addrs, m.bcc_addrs, m.reply_to_addrs, m.sent_at,
+    m.message_id, m.attachments, m.snippet, m.inline_parts,
+    (SELECT group_concat(t.name, char(31) ORDER BY t.name) FROM message_tags mt
+     JOIN tags t ON t.id = mt.tag WHERE mt.message = m.id)";
 
-/// Messages newest first.
-pub(crate) fn list(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<MessageMeta>, Error> {
-    let sql = format!("SELECT {META_COLUMNS} FROM messages ORDER BY id DESC LIMIT ?1 OFFSET ?2");
+/// Which messages to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only messages matching this search.
+    pub query: Option<Query>,
+    /// Only messages received before this instant.
+    pub before: Option<DateTime<Utc>>,
+    /// Matches to skip, newest first.
+    pub offset: u64,
+    /// Most messages to return; None for all.
+    pub limit: Option<u64>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Newest first.
+    pub messages: Vec<MessageMeta>,
+    /// How many messages match the filter in all.
+    pub matched: u64,
+    /// How many of those are unread.
+    pub matched_unread: u64,
+}
+
+/// Mailbox-wide counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub messages: u64,
+    pub unread: u64,
+}
+
+/// The filter's condition over `messages m`, and its parameters.
+fn condition(filter: &Filter) -> Condition {
+    let mut condition = match &filter.query {
+        Some(query) => Condition::new(query),
+        None => Condition::default(),
+    };
+    if let Some(before) = filter.before {
+        if !condition.sql.is_empty() {
+            condition.sql = format!("({}) AND ", condition.sql);
+        }
+        condition.sql.push_str("m.received_at < ?");
+        condition.params.push(before.timestamp_millis().into());
+    }
+    if condition.sql.is_empty() {
+        condition.sql.push('1');
+    }
+    condition
+}
+
+/// A page of the messages matching `filter`, with the match counts.
+pub(crate) fn page(conn: &Connection, filter: &Filter) -> Result<Page, Error> {
+    let condition = condition(filter);
+    let limit = filter
+        .limit
+        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+    let sql = format!(
+        "SELECT {META_COLUMNS} FROM messages m WHERE {} ORDER BY m.id DESC LIMIT {limit} OFFSET {offset}",
+        condition.sql
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![limit, offset], row_to_meta)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = stmt.query_map(params_from_iter(&condition.params), row_to_meta)?;
+    let messages = rows.collect::<Result<_, _>>()?;
+    let (matched, matched_unread) = if filter.query.is_none() && filter.before.is_none() {
+        let totals = totals(conn)?;
+        (totals.messages, totals.unread)
+    } else {
+        let sql = format!(
+            "SELECT count(*), coalesce(sum(m.is_read = 0), 0) FROM messages m WHERE {}",
+            condition.sql
+        );
+        conn.prepare_cached(&sql)?
+            .query_row(params_from_iter(&condition.params), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+    };
+    Ok(Page {
+        messages,
+        matched,
+        matched_unread,
+    })
+}
+
+/// Messages and unread messages in the whole store.
+pub(crate) fn totals(conn: &Connection) -> Result<Totals, Error> {
+    // Both counts come from indexes: public_id's and the partial unread index.
+    Ok(conn
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM messages),
+                    (SELECT count(*) FROM messages WHERE is_read = 0)",
+        )?
+        .query_row([], |row| {
+            Ok(Totals {
+                messages: row.get(0)?,
+                unread: row.get(1)?,
+            })
+        })?)
+}
+
+/// The newest message, or the newest matching `query`.
+pub(crate) fn latest(
+    conn: &Connection,
+    query: Option<&Query>,
+) -> Result<Option<MessageMeta>, Error> {
+    let filter = Filter {
+        query: query.cloned(),
+        limit: Some(1),
+        ..Filter::default()
+    };
+    let condition = condition(&filter);
+    let sql = format!(
+        "SELECT {META_COLUMNS} FROM messages m WHERE {} ORDER BY m.id DESC LIMIT 1",
+        condition.sql
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(&condition.params), row_to_meta)
+        .optional()?)
 }
 
 /// One message's metadata.
 pub(crate) fn get(conn: &Connection, id: &MessageId) -> Result<Option<MessageMeta>, Error> {
-    let sql = format!("SELECT {META_COLUMNS} FROM messages WHERE public_id = ?1");
+    let sql = format!("SELECT {META_COLUMNS} FROM messages m WHERE m.public_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([id.as_str()], row_to_meta)
@@ -36,10 +154,23 @@ pub(crate) fn raw(conn: &Connection, id: &MessageId) -> Result<Option<Vec<u8>>, 
         .optional()?)
 }
 
-pub(crate) fn count(conn: &Connection) -> Result<u64, Error> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM messages")?
-        .query_row([], |row| row.get(0))?)
+/// Every tag in use with how many messages carry it, by name.
+pub(crate) fn tags(conn: &Connection) -> Result<Vec<(String, u64)>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.name, count(*) FROM tags t JOIN message_tags mt ON mt.tag = t.id
+         GROUP BY t.id ORDER BY t.name COLLATE NOCASE",
+    )?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The database's size in bytes (the main file; the WAL comes and goes).
+pub(crate) fn database_size(conn: &Connection) -> Result<u64, Error> {
+    Ok(conn.query_row(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        [],
+        |row| row.get(0),
+    )?)
 }
 
 fn row_to_meta(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
@@ -75,6 +206,11 @@ fn row_to_meta(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
             message_id: row.get(19)?,
             attachments: row.get(20)?,
             snippet: row.get(21)?,
+            inline: row.get(22)?,
+            tags: row
+                .get::<_, Option<String>>(23)?
+                .map(|names| names.split('\u{1f}').map(str::to_owned).collect())
+                .unwrap_or_default(),
         },
     })
 }

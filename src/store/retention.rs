@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Store;
-use super::writer::PRUNE_CHUNK;
+use super::changes::PRUNE_CHUNK;
 
 /// How long the task waits between passes.
 const INTERVAL: Duration = Duration::from_secs(1);

@@ -27,8 +27,13 @@ pub(crate) fn open_writer(path: &Path, sync: DbSync) -> Result<Connection, Error
         DbSync::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
-    // Checkpoints run on their own thread (see `checkpoint`), not in commits.
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // Checkpoints run on their own thread (see `checkpoint`). That thread can
+    // fall behind a writer that never pauses, and a WAL that is never reset
+    // grows without bound; so past 64 MiB the writer checkpoints at commit as
+    // SQLite normally does, which finishes quickly because little is left to
+    // copy, and the file is cut back to that size.
+    conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
+    conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
     conn.set_prepared_statement_cache_capacity(64);
     MIGRATIONS
         .to_latest(&mut conn)

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, Transaction};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::changes::{self, Target};
 use super::index::{self, Pending};
 use super::model::{MessageId, MessageMeta, NewMessage};
 use super::{Error, Retention, StoreEvent};
@@ -23,17 +24,18 @@ const MAX_GROUP: usize = 256;
 const MAX_GROUP_BYTES: usize = 64 << 20;
 /// How long the writer waits for more work before indexing what is pending.
 const INDEX_IDLE: Duration = Duration::from_millis(50);
-/// Most messages one prune job removes, so ingestion never waits long behind it.
-pub(crate) const PRUNE_CHUNK: usize = 500;
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
 /// A change for the writer to make.
 pub(crate) enum Job {
     Insert(Box<NewMessage>, Reply<Arc<MessageMeta>>),
-    Delete(Vec<MessageId>, Reply<usize>),
-    DeleteAll(Reply<usize>),
-    SetRead(Vec<MessageId>, bool, Reply<usize>),
+    Delete(Target, Reply<usize>),
+    SetRead(Target, bool, Reply<usize>),
+    /// Replace the tags of these messages.
+    SetTags(Vec<MessageId>, Vec<String>, Reply<usize>),
+    RenameTag(String, String, Reply<usize>),
+    DeleteTag(String, Reply<usize>),
     Prune(Retention, Reply<usize>),
     /// Index every stored message before answering (a search is about to run).
     SyncIndex(Reply<usize>),
@@ -47,12 +49,24 @@ impl Job {
         }
     }
 
+    /// Whether the job searches, and so needs every stored message indexed first.
+    fn searches(&self) -> bool {
+        matches!(
+            self,
+            Job::SyncIndex(_)
+                | Job::Delete(Target::Matching(_), _)
+                | Job::SetRead(Target::Matching(_), _, _)
+        )
+    }
+
     fn fail(self, error: &Error) {
         match self {
             Job::Insert(_, reply) => drop(reply.send(Err(error.clone()))),
             Job::Delete(_, reply)
-            | Job::DeleteAll(reply)
             | Job::SetRead(_, _, reply)
+            | Job::SetTags(_, _, reply)
+            | Job::RenameTag(_, _, reply)
+            | Job::DeleteTag(_, reply)
             | Job::Prune(_, reply)
             | Job::SyncIndex(reply) => drop(reply.send(Err(error.clone()))),
         }
@@ -77,6 +91,19 @@ impl Done {
         match self {
             Done::Inserted(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Counted(reply, _, _) => drop(reply.send(Err(error.clone()))),
+        }
+    }
+
+    /// A change that touched `ids`, announced with `event` when any were touched.
+    fn changed(
+        reply: Reply<usize>,
+        result: Result<Vec<MessageId>, Error>,
+        event: impl FnOnce(Vec<MessageId>) -> StoreEvent,
+    ) -> Self {
+        match result {
+            Ok(ids) if ids.is_empty() => Done::Counted(reply, Ok(0), None),
+            Ok(ids) => Done::Counted(reply, Ok(ids.len()), Some(event(ids))),
+            Err(e) => Done::Counted(reply, Err(e), None),
         }
     }
 }
@@ -145,19 +172,16 @@ impl Writer {
     /// Writes the pending index rows in their own transaction.
     fn index_pending(&mut self) {
         let result = self.conn.transaction().map_err(Error::from).and_then(|tx| {
-            self.pending.write(&tx)?;
+            self.pending.flush_into(&tx)?;
             tx.commit().map_err(Error::from)
         });
         match result {
-            Ok(()) => self.indexed(),
+            Ok(()) => {
+                self.unindexed.store(false, Ordering::Release);
+                let _ = self.checkpoints.try_send(());
+            }
             Err(error) => self.recover_index(&error),
         }
-    }
-
-    fn indexed(&mut self) {
-        self.pending.clear();
-        self.unindexed.store(false, Ordering::Release);
-        let _ = self.checkpoints.try_send(());
     }
 
     /// After a failed transaction the pending list may not match the table:
@@ -180,35 +204,33 @@ impl Writer {
             }
         };
         let mut done = Vec::with_capacity(group.len());
-        let mut synced = false;
+        let mut index_error = None;
         for job in group {
-            synced |= matches!(job, Job::SyncIndex(_));
+            // Searches see every message stored before them, this group's too.
+            if job.searches()
+                && let Err(error) = self.pending.flush_into(&tx)
+            {
+                job.fail(&error);
+                index_error = Some(error);
+                continue;
+            }
             done.push(apply(&tx, job, &mut self.pending));
         }
-        // Indexed last, so the group's own new messages are searchable too.
-        let indexing = if synced {
-            self.pending.write(&tx)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = indexing.and_then(|()| tx.commit().map_err(Error::from)) {
-            let error = e;
+        if let Err(e) = tx.commit() {
+            let error = Error::from(e);
             tracing::error!(%error, "commit failed; the group is answered with the error");
             done.into_iter().for_each(|outcome| outcome.fail(&error));
             self.recover_index(&error);
             return;
         }
-        if let Some(error) = done.iter().find_map(Done::error) {
-            // A job rolled back to its savepoint; its effect on the pending
-            // list may not have been undone.
+        if let Some(error) = index_error.or_else(|| done.iter().find_map(Done::error)) {
+            // A job rolled back to its savepoint (or indexing failed); the
+            // pending list may not match the tables any more.
             self.recover_index(&error);
         }
-        if synced {
-            self.indexed();
-        } else if !self.pending.is_empty() {
-            // Set before any 250 goes out, so a search that follows it syncs.
-            self.unindexed.store(true, Ordering::Release);
-        }
+        // Set before any 250 goes out, so a search that follows it syncs.
+        self.unindexed
+            .store(!self.pending.is_empty(), Ordering::Release);
         let _ = self.checkpoints.try_send(());
         // Only now is every change durable: answer, then tell the listeners.
         for outcome in done {
@@ -235,34 +257,44 @@ impl Writer {
 fn apply(tx: &Transaction<'_>, job: Job, pending: &mut Pending) -> Done {
     match job {
         Job::Insert(message, reply) => {
-            let result = in_savepoint(tx, |sp| insert(sp, *message, pending)).map(Arc::new);
+            let result =
+                in_savepoint(tx, |sp| changes::insert(sp, *message, pending)).map(Arc::new);
             Done::Inserted(reply, result)
         }
-        Job::Delete(ids, reply) => {
-            let result = in_savepoint(tx, |sp| delete(sp, &ids, pending));
-            let event = result
-                .as_ref()
-                .ok()
-                .map(|_| StoreEvent::Deleted(ids.clone()));
+        Job::Delete(target, reply) => {
+            let all = matches!(target, Target::All);
+            let result = in_savepoint(tx, |sp| changes::delete(sp, &target, pending));
+            Done::changed(reply, result, |ids| {
+                if all {
+                    StoreEvent::Cleared
+                } else {
+                    StoreEvent::Deleted(ids)
+                }
+            })
+        }
+        Job::SetRead(target, read, reply) => {
+            let result = in_savepoint(tx, |sp| changes::set_read(sp, &target, read));
+            Done::changed(reply, result, |ids| StoreEvent::ReadChanged { ids, read })
+        }
+        Job::SetTags(ids, tags, reply) => {
+            let result = in_savepoint(tx, |sp| changes::set_tags(sp, &ids, &tags));
+            Done::changed(reply, result, |ids| StoreEvent::TagsChanged { ids, tags })
+        }
+        Job::RenameTag(from, to, reply) => {
+            let result = in_savepoint(tx, |sp| changes::rename_tag(sp, &from, &to));
+            let event = matches!(result, Ok(n) if n > 0).then_some(StoreEvent::Changed);
             Done::Counted(reply, result, event)
         }
-        Job::DeleteAll(reply) => {
-            let result = in_savepoint(tx, |sp| delete_all(sp, pending));
-            Done::Counted(reply, result, Some(StoreEvent::Cleared))
-        }
-        Job::SetRead(ids, read, reply) => {
-            let result = in_savepoint(tx, |sp| set_read(sp, &ids, read));
-            Done::Counted(reply, result, Some(StoreEvent::ReadChanged { ids, read }))
+        Job::DeleteTag(name, reply) => {
+            let result = in_savepoint(tx, |sp| changes::delete_tag(sp, &name));
+            let event = matches!(result, Ok(n) if n > 0).then_some(StoreEvent::Changed);
+            Done::Counted(reply, result, event)
         }
         Job::Prune(retention, reply) => {
-            let mut pruned = Vec::new();
-            let result = in_savepoint(tx, |sp| {
-                pruned = prune(sp, &retention, pending)?;
-                Ok(pruned.len())
-            });
-            Done::Counted(reply, result, Some(StoreEvent::Deleted(pruned)))
+            let result = in_savepoint(tx, |sp| changes::prune(sp, &retention, pending));
+            Done::changed(reply, result, StoreEvent::Deleted)
         }
-        // The group writes the index after its last job (see `commit_group`).
+        // Indexed before it ran (see `commit_group`).
         Job::SyncIndex(reply) => Done::Counted(reply, Ok(0), None),
     }
 }
@@ -283,162 +315,4 @@ fn in_savepoint<T>(
             Err(e)
         }
     }
-}
-
-fn insert(
-    conn: &Connection,
-    message: NewMessage,
-    pending: &mut Pending,
-) -> Result<MessageMeta, Error> {
-    let env = &message.envelope;
-    let summary = &message.summary;
-    let columns = &message.columns;
-    let size = message.data.len() as u64;
-    conn.prepare_cached(
-        "INSERT INTO messages (public_id, received_at, size, mail_from, rcpt_to, helo,
-             client_addr, auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs,
-             cc_addrs, bcc_addrs, reply_to_addrs, sent_at, message_id, attachments, snippet, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22)",
-    )?
-    .execute(params![
-        message.id.as_str(),
-        message.received_at.timestamp_millis(),
-        size,
-        env.mail_from,
-        columns.rcpt_to,
-        env.helo,
-        env.client_addr,
-        env.auth_user,
-        env.tls,
-        env.dsn_ret,
-        env.dsn_envid,
-        summary.subject,
-        columns.from,
-        columns.to,
-        columns.cc,
-        columns.bcc,
-        columns.reply_to,
-        summary.sent_at,
-        summary.message_id,
-        summary.attachments,
-        summary.snippet,
-        message.data,
-    ])?;
-    let rowid = conn.last_insert_rowid();
-    let NewMessage {
-        id,
-        received_at,
-        envelope,
-        summary,
-        columns,
-        ..
-    } = message;
-    pending.push(index::Row {
-        rowid,
-        subject: summary.subject.clone(),
-        addresses: columns.addresses_text,
-        body: columns.body_text,
-    });
-    Ok(MessageMeta {
-        id,
-        received_at,
-        size,
-        read: false,
-        envelope,
-        summary,
-    })
-}
-
-fn delete_rows(conn: &Connection, rowids: &[i64], pending: &mut Pending) -> Result<usize, Error> {
-    let mut drop_row = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
-    let mut n = 0;
-    for &rowid in rowids {
-        if !pending.forget(rowid) {
-            index::remove(conn, rowid)?;
-        }
-        n += drop_row.execute([rowid])?;
-    }
-    Ok(n)
-}
-
-fn delete(conn: &Connection, ids: &[MessageId], pending: &mut Pending) -> Result<usize, Error> {
-    let mut find = conn.prepare_cached("SELECT id FROM messages WHERE public_id = ?1")?;
-    let mut rowids = Vec::with_capacity(ids.len());
-    for id in ids {
-        match find.query_row([id.as_str()], |row| row.get(0)) {
-            Ok(rowid) => rowids.push(rowid),
-            Err(rusqlite::Error::QueryReturnedNoRows) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    delete_rows(conn, &rowids, pending)
-}
-
-fn delete_all(conn: &Connection, pending: &mut Pending) -> Result<usize, Error> {
-    pending.clear();
-    conn.execute("DELETE FROM search", [])?;
-    Ok(conn.execute("DELETE FROM messages", [])?)
-}
-
-fn set_read(conn: &Connection, ids: &[MessageId], read: bool) -> Result<usize, Error> {
-    let mut update = conn.prepare_cached(
-        "UPDATE messages SET is_read = ?2 WHERE public_id = ?1 AND is_read != ?2",
-    )?;
-    let mut n = 0;
-    for id in ids {
-        n += update.execute(params![id.as_str(), read])?;
-    }
-    Ok(n)
-}
-
-/// Removes up to [`PRUNE_CHUNK`] messages beyond the retention limits, oldest first.
-fn prune(
-    conn: &Connection,
-    retention: &Retention,
-    pending: &mut Pending,
-) -> Result<Vec<MessageId>, Error> {
-    let mut victims: Vec<(i64, String)> = Vec::new();
-    if let Some(max_age) = retention.max_age {
-        let cutoff = chrono::Utc::now() - max_age;
-        let mut old = conn.prepare_cached(
-            // Arrival order is receive-time order (to within the time a DATA
-            // takes), so the oldest rows by id are the candidates: no index needed.
-            "SELECT id, public_id FROM (
-                 SELECT id, public_id, received_at FROM messages ORDER BY id LIMIT ?2
-             ) WHERE received_at < ?1",
-        )?;
-        let rows = old.query_map(params![cutoff.timestamp_millis(), PRUNE_CHUNK], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?;
-        victims = rows.collect::<Result<_, _>>()?;
-    }
-    if let Some(max) = retention.max_messages
-        && victims.len() < PRUNE_CHUNK
-    {
-        // The newest `max` survive; take the oldest of the rest not already chosen.
-        let mut excess = conn.prepare_cached(
-            "SELECT id, public_id FROM messages WHERE id < (
-                 SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1
-             ) ORDER BY id LIMIT ?2",
-        )?;
-        let rows = excess.query_map(params![max, PRUNE_CHUNK], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?;
-        for row in rows {
-            let row: (i64, String) = row?;
-            if victims.len() >= PRUNE_CHUNK {
-                break;
-            }
-            if !victims.iter().any(|(id, _)| *id == row.0) {
-                victims.push(row);
-            }
-        }
-    }
-    let rowids: Vec<i64> = victims.iter().map(|(id, _)| *id).collect();
-    delete_rows(conn, &rowids, pending)?;
-    Ok(victims
-        .into_iter()
-        .map(|(_, public)| public.parse().expect("stored IDs are valid"))
-        .collect())
 }

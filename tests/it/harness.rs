@@ -273,3 +273,23 @@ pub async fn run_async(
     .await
     .expect("client thread")
 }
+
+/// Delivers `message` (CRLF line ends, no terminating dot) over a raw SMTP
+/// session and returns the queued ID.
+pub async fn deliver(addr: SocketAddr, from: &str, to: &[&str], message: &str) -> MessageId {
+    let mut raw = Raw::connect(addr).await;
+    raw.expect("EHLO deliver.test", "250-").await;
+    raw.expect(&format!("MAIL FROM:<{from}>"), "250 ").await;
+    for rcpt in to {
+        raw.expect(&format!("RCPT TO:<{rcpt}>"), "250 ").await;
+    }
+    raw.expect("DATA", "354 ").await;
+    let stuffed = message.replace("\r\n.", "\r\n..");
+    raw.send(format!("{stuffed}\r\n.\r\n")).await;
+    let reply = raw.reply().await;
+    let id = reply
+        .trim_end()
+        .strip_prefix("250 2.0.0 Ok: queued as ")
+        .unwrap_or_else(|| panic!("not queued: {reply:?}"));
+    id.parse().expect("a message ID")
+}

@@ -7,5 +7,6 @@ mod clients_swaks;
 mod durability;
 mod harness;
 mod process;
+mod search;
 mod smtp_raw;
 mod store;

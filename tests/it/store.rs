@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use mailsink::store::StoreEvent;
+use mailsink::store::{StoreEvent, Target};
 
 use crate::harness::{Raw, TestApp};
 
@@ -40,7 +40,7 @@ async fn changes_are_broadcast_after_commit() {
     assert_eq!(meta.id.as_str(), id);
     assert_eq!(meta.summary.subject, "evented");
     app.store
-        .set_read(vec![meta.id.clone()], true)
+        .set_read(Target::Ids(vec![meta.id.clone()]), true)
         .await
         .expect("mark read");
     match events.recv().await.expect("an event") {
@@ -53,7 +53,7 @@ async fn changes_are_broadcast_after_commit() {
     assert!(app.messages().await[0].read);
     assert_eq!(
         app.store
-            .delete(vec![meta.id.clone()])
+            .delete(Target::Ids(vec![meta.id.clone()]))
             .await
             .expect("delete"),
         1
@@ -65,7 +65,7 @@ async fn changes_are_broadcast_after_commit() {
     assert!(app.store.raw(&meta.id).await.expect("read").is_none());
     send(&app, "a").await;
     send(&app, "b").await;
-    assert_eq!(app.store.delete_all().await.expect("delete all"), 2);
+    assert_eq!(app.store.delete(Target::All).await.expect("delete all"), 2);
     assert_eq!(app.store.count().await.expect("count"), 0);
 }
 

@@ -1,0 +1,242 @@
+//! A [`Query`] as a SQL condition over `messages m`.
+//!
+//! Text is matched through the trigram full-text index (`search`), which finds
+//! any substring of three characters or more, case-insensitively. Shorter text
+//! cannot use trigrams, so it falls back to `LIKE` over the summary columns.
+
+use rusqlite::types::Value;
+
+use super::{Field, Flag, Has, Query, Term};
+
+/// A condition and its parameters, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Condition {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Value>,
+}
+
+impl Condition {
+    pub(crate) fn new(query: &Query) -> Self {
+        let mut condition = Self::default();
+        condition.push(query);
+        condition
+    }
+
+    fn push(&mut self, query: &Query) {
+        match query {
+            Query::Term(term) => self.term(term),
+            Query::Not(inner) => {
+                self.sql.push_str("NOT (");
+                self.push(inner);
+                self.sql.push(')');
+            }
+            Query::And(parts) => self.join(parts, " AND "),
+            Query::Or(parts) => self.join(parts, " OR "),
+        }
+    }
+
+    fn join(&mut self, parts: &[Query], op: &str) {
+        self.sql.push('(');
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(op);
+            }
+            self.push(part);
+        }
+        self.sql.push(')');
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) {
+        self.params.push(value.into());
+    }
+
+    fn term(&mut self, term: &Term) {
+        match term {
+            Term::Text(text) => self.text(ALL_COLUMNS, SUMMARY_COLUMNS, text),
+            Term::Field(field, text) => {
+                let (indexed, summary) = columns(*field);
+                self.text(indexed, summary, text);
+            }
+            Term::MessageId(id) => {
+                self.sql.push_str("m.message_id LIKE ? ESCAPE '\\'");
+                self.bind(like(id));
+            }
+            Term::Tag(tag) => {
+                self.sql.push_str(
+                    "EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                     WHERE mt.message = m.id AND t.name = ?)",
+                );
+                self.bind(tag.clone());
+            }
+            Term::Is(Flag::Read) => self.sql.push_str("m.is_read = 1"),
+            Term::Is(Flag::Unread) => self.sql.push_str("m.is_read = 0"),
+            Term::Is(Flag::Tagged) => self
+                .sql
+                .push_str("EXISTS (SELECT 1 FROM message_tags mt WHERE mt.message = m.id)"),
+            Term::Has(Has::Attachment) => self.sql.push_str("m.attachments > 0"),
+            Term::Has(Has::Inline) => self.sql.push_str("m.inline_parts > 0"),
+            Term::Larger(size) => {
+                self.sql.push_str("m.size > ?");
+                self.bind(clamp(*size));
+            }
+            Term::Smaller(size) => {
+                self.sql.push_str("m.size < ?");
+                self.bind(clamp(*size));
+            }
+            Term::Before(at) => {
+                self.sql.push_str("m.received_at < ?");
+                self.bind(at.timestamp_millis());
+            }
+            Term::After(at) => {
+                self.sql.push_str("m.received_at > ?");
+                self.bind(at.timestamp_millis());
+            }
+            Term::Header(name, text) => {
+                // Header lines are indexed as "\nName: value", so the name is
+                // anchored at the start of a line.
+                self.sql
+                    .push_str("m.id IN (SELECT rowid FROM search WHERE search MATCH ?)");
+                self.bind(fts(&["headers"], &format!("\n{name}: {text}")));
+            }
+            Term::EnvelopeTo(text) => {
+                self.sql.push_str("m.rcpt_to LIKE ? ESCAPE '\\'");
+                self.bind(like(text));
+            }
+        }
+    }
+
+    /// Substring match in the indexed columns, or in the summary columns when
+    /// the text is too short for trigrams.
+    fn text(&mut self, indexed: &[&str], summary: &[&str], text: &str) {
+        if text.chars().count() >= 3 {
+            self.sql
+                .push_str("m.id IN (SELECT rowid FROM search WHERE search MATCH ?)");
+            self.bind(fts(indexed, text));
+            return;
+        }
+        if summary.is_empty() {
+            self.sql.push('0');
+            return;
+        }
+        self.sql.push('(');
+        for (i, column) in summary.iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(" OR ");
+            }
+            self.sql.push_str("m.");
+            self.sql.push_str(column);
+            self.sql.push_str(" LIKE ? ESCAPE '\\'");
+            self.bind(like(text));
+        }
+        self.sql.push(')');
+    }
+}
+
+const ALL_COLUMNS: &[&str] = &[];
+const SUMMARY_COLUMNS: &[&str] = &[
+    "subject",
+    "from_addr",
+    "to_addrs",
+    "cc_addrs",
+    "bcc_addrs",
+    "reply_to_addrs",
+    "snippet",
+];
+const ADDRESS_COLUMNS: &[&str] = &["from_addr", "to_addrs", "cc_addrs", "bcc_addrs", "reply_to"];
+
+/// Index columns and summary columns for a field.
+fn columns(field: Field) -> (&'static [&'static str], &'static [&'static str]) {
+    match field {
+        Field::From => (&["from_addr"], &["from_addr"]),
+        Field::To => (&["to_addrs"], &["to_addrs"]),
+        Field::Cc => (&["cc_addrs"], &["cc_addrs"]),
+        Field::Bcc => (&["bcc_addrs"], &["bcc_addrs"]),
+        Field::ReplyTo => (&["reply_to"], &["reply_to_addrs"]),
+        Field::Addressed => (
+            ADDRESS_COLUMNS,
+            &[
+                "from_addr",
+                "to_addrs",
+                "cc_addrs",
+                "bcc_addrs",
+                "reply_to_addrs",
+            ],
+        ),
+        Field::Subject => (&["subject"], &["subject"]),
+        Field::Body => (&["body"], &["snippet"]),
+    }
+}
+
+/// An FTS5 query: the text as one quoted string, limited to `columns` (all when empty).
+fn fts(columns: &[&str], text: &str) -> String {
+    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+    if columns.is_empty() {
+        phrase
+    } else {
+        format!("{{{}}} : {phrase}", columns.join(" "))
+    }
+}
+
+/// A LIKE pattern matching `text` anywhere, with its wildcards escaped.
+fn like(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn clamp(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::search::parse;
+
+    fn sql(input: &str) -> (String, Vec<Value>) {
+        let condition = Condition::new(&parse(input, chrono_tz::UTC).expect("valid"));
+        (condition.sql, condition.params)
+    }
+
+    #[test]
+    fn words_use_the_index_and_short_ones_like() {
+        let (text, params) = sql("invoice");
+        assert_eq!(
+            text,
+            "m.id IN (SELECT rowid FROM search WHERE search MATCH ?)"
+        );
+        assert_eq!(params, vec![Value::Text("\"invoice\"".into())]);
+        let (text, params) = sql("to:ab");
+        assert_eq!(text, "(m.to_addrs LIKE ? ESCAPE '\\')");
+        assert_eq!(params, vec![Value::Text("%ab%".into())]);
+    }
+
+    #[test]
+    fn fields_negation_and_or() {
+        let (text, params) = sql("-from:alice (subject:x OR is:unread) larger:1K");
+        assert_eq!(
+            text,
+            "(NOT (m.id IN (SELECT rowid FROM search WHERE search MATCH ?)) AND \
+             ((m.subject LIKE ? ESCAPE '\\') OR m.is_read = 0) AND m.size > ?)"
+        );
+        assert_eq!(
+            params,
+            vec![
+                Value::Text("{from_addr} : \"alice\"".into()),
+                Value::Text("%x%".into()),
+                Value::Integer(1024),
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_and_wildcards_are_escaped() {
+        assert_eq!(fts(&[], "say \"hi\""), "\"say \"\"hi\"\"\"");
+        let (_, params) = sql("\"100% sure\"");
+        assert_eq!(params, vec![Value::Text("\"100% sure\"".into())]);
+        let (_, params) = sql("envelope-to:a_b%");
+        assert_eq!(params, vec![Value::Text("%a\\_b\\%%".into())]);
+    }
+}
