@@ -43,13 +43,20 @@ CREATE TABLE message_tags (
 ) WITHOUT ROWID;
 CREATE INDEX message_tags_by_tag ON message_tags (tag, message);
 
--- Full-text index; rowid = messages.id. Contentless: the text lives in `data`.
--- Trigrams find any substring of three characters or more, as Mailpit's
--- searches do, case- and accent-insensitively.
+-- Full-text indexes; rowid = messages.id. Contentless: the text lives in `data`.
+-- The short fields use trigrams, which find any substring of three characters
+-- or more (a part of an address, say), as Mailpit's searches do.
 CREATE VIRTUAL TABLE search USING fts5 (
-    subject, from_addr, to_addrs, cc_addrs, bcc_addrs, reply_to, headers, body, files,
+    subject, from_addr, to_addrs, cc_addrs, bcc_addrs, reply_to, headers, files,
     content = '', contentless_delete = 1,
     tokenize = 'trigram remove_diacritics 1'
+);
+-- Bodies are indexed by word: trigrams of every long body would cost more
+-- than everything else a message costs put together.
+CREATE VIRTUAL TABLE search_body USING fts5 (
+    body,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 
 -- How far the full-text index reaches: messages with a larger id are indexed

@@ -2,15 +2,41 @@
 //! search use (mail-parser does the MIME work). Nothing on the read path parses
 //! the bytes again just to list them.
 
+pub mod codes;
+pub mod compose;
+pub mod decode;
+pub mod extract;
+pub mod headers;
+pub mod html;
+pub mod part;
 pub mod tags;
+pub mod thumbnail;
+pub mod tree;
+pub mod unsubscribe;
+pub mod view;
 
-use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, MessageParser};
 use serde::{Deserialize, Serialize};
 
 /// Longest snippet kept for the list view, in characters.
 const SNIPPET_CHARS: usize = 250;
-/// Most body text fed to the full-text index, in bytes.
-const INDEXED_BODY_BYTES: usize = 256 * 1024;
+/// Headers left out of the header index: trace headers every message has and
+/// signatures nobody searches, which together would cost more to index than
+/// the rest of a small message.
+const UNINDEXED_HEADERS: &[&str] = &[
+    "Received",
+    "Return-Path",
+    "DKIM-Signature",
+    "X-Google-DKIM-Signature",
+    "ARC-Seal",
+    "ARC-Message-Signature",
+    "ARC-Authentication-Results",
+    "Authentication-Results",
+];
+/// Most body text fed to the full-text index, in bytes. Indexing is the
+/// largest cost of storing a long message; text past this point is rarely
+/// what anyone searches for.
+const INDEXED_BODY_BYTES: usize = 64 * 1024;
 
 /// A name and address as a header gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +75,7 @@ pub struct Parsed {
     pub summary: Summary,
     /// The readable body (text part, or the HTML part rendered as text), capped.
     pub body_text: String,
-    /// Every top-level header as "\nName: value", unfolded.
+    /// Every top-level header but [`UNINDEXED_HEADERS`] as "\nName: value", unfolded.
     pub headers_text: String,
     /// The names of attached and inline files, space separated.
     pub file_names: String,
@@ -91,6 +117,11 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
     );
     let headers_text = message
         .headers_raw()
+        .filter(|(name, _)| {
+            !UNINDEXED_HEADERS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        })
         .map(|(name, value)| format!("\n{name}: {}", unfold(value)))
         .collect();
 
@@ -124,26 +155,21 @@ struct Files {
 }
 
 impl Files {
-    /// Mailpit's rules: a part with a Content-ID that is not marked as an
-    /// attachment is inline; other parts count as attachments when they have a
-    /// file name (or are attached messages); nameless parts without an ID are
-    /// left out of both.
+    /// The same lists as [`view::view`] shows: Mailpit's rules, in [`tree`].
     fn of(message: &mail_parser::Message<'_>) -> Self {
         let mut files = Self::default();
-        for part in message.attachments() {
-            let attachment = part
-                .content_disposition()
-                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
-            let name = part.attachment_name();
-            if part.content_id().is_some() && !attachment {
-                files.inline += 1;
-            } else if name.is_some() || matches!(part.body, PartType::Message(_)) {
-                files.attachments += 1;
-            } else {
+        for leaf in tree::leaves(message) {
+            let count = match leaf.role() {
+                tree::Role::Attachment => &mut files.attachments,
+                tree::Role::Inline => &mut files.inline,
+                tree::Role::Body | tree::Role::Hidden => continue,
+            };
+            if leaf.is_anonymous() {
                 continue;
             }
-            if let Some(name) = name {
-                files.names.push(name.to_owned());
+            *count += 1;
+            if !leaf.file_name().is_empty() {
+                files.names.push(leaf.file_name().to_owned());
             }
         }
         files

@@ -138,7 +138,8 @@ pub(crate) fn delete(
         let ids = resolve(conn, target)?;
         pending.clear();
         conn.execute_batch(
-            "DELETE FROM search; DELETE FROM message_tags; DELETE FROM tags; DELETE FROM messages;",
+            "DELETE FROM search; DELETE FROM search_body; DELETE FROM message_tags;
+             DELETE FROM tags; DELETE FROM messages;",
         )?;
         return Ok(ids.into_iter().map(|(_, id)| id).collect());
     }

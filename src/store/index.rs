@@ -161,15 +161,18 @@ impl Pending {
         let Some(last) = self.rows.last() else {
             return Ok(());
         };
-        let mut insert = conn.prepare_cached(
+        let mut fields = conn.prepare_cached(
             "INSERT INTO search (rowid, subject, from_addr, to_addrs, cc_addrs, bcc_addrs,
-                 reply_to, headers, body, files)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 reply_to, headers, files)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        let mut body =
+            conn.prepare_cached("INSERT INTO search_body (rowid, body) VALUES (?1, ?2)")?;
         for Row { rowid, text: t } in &self.rows {
-            insert.execute(params![
-                rowid, t.subject, t.from, t.to, t.cc, t.bcc, t.reply_to, t.headers, t.body, t.files
+            fields.execute(params![
+                rowid, t.subject, t.from, t.to, t.cc, t.bcc, t.reply_to, t.headers, t.files
             ])?;
+            body.execute(params![rowid, t.body])?;
         }
         mark(conn, last.rowid)?;
         self.clear();
@@ -177,9 +180,11 @@ impl Pending {
     }
 }
 
-/// Removes an indexed message from the index.
+/// Removes an indexed message from the indexes.
 pub(crate) fn remove(conn: &Connection, rowid: i64) -> Result<(), Error> {
     conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+        .execute([rowid])?;
+    conn.prepare_cached("DELETE FROM search_body WHERE rowid = ?1")?
         .execute([rowid])?;
     Ok(())
 }

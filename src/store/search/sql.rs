@@ -1,8 +1,11 @@
 //! A [`Query`] as a SQL condition over `messages m`.
 //!
-//! Text is matched through the trigram full-text index (`search`), which finds
-//! any substring of three characters or more, case-insensitively. Shorter text
-//! cannot use trigrams, so it falls back to `LIKE` over the summary columns.
+//! Text in the short fields (subject, addresses, headers, file names) is
+//! matched through the trigram index (`search`), which finds any substring of
+//! three characters or more, case-insensitively; shorter text cannot use
+//! trigrams and falls back to `LIKE` over the summary columns. Bodies are
+//! indexed by word (`search_body`): a word matches itself and longer words it
+//! begins ("invoice" finds "invoices").
 
 use rusqlite::types::Value;
 
@@ -52,7 +55,14 @@ impl Condition {
 
     fn term(&mut self, term: &Term) {
         match term {
-            Term::Text(text) => self.text(ALL_COLUMNS, SUMMARY_COLUMNS, text),
+            Term::Text(text) => {
+                self.sql.push('(');
+                self.text(ALL_COLUMNS, SUMMARY_COLUMNS, text);
+                self.sql.push_str(" OR ");
+                self.body(text);
+                self.sql.push(')');
+            }
+            Term::Field(Field::Body, text) => self.body(text),
             Term::Field(field, text) => {
                 let (indexed, summary) = columns(*field);
                 self.text(indexed, summary, text);
@@ -103,6 +113,19 @@ impl Condition {
                 self.bind(like(text));
             }
         }
+    }
+
+    /// Word (and word-prefix) match in the bodies.
+    fn body(&mut self, text: &str) {
+        if !text.chars().any(char::is_alphanumeric) {
+            // Nothing the word tokenizer would index.
+            self.sql.push('0');
+            return;
+        }
+        self.sql
+            .push_str("m.id IN (SELECT rowid FROM search_body WHERE search_body MATCH ?)");
+        // The last word is a prefix, so "invoice" also finds "invoices".
+        self.bind(format!("{}*", fts(&[], text)));
     }
 
     /// Substring match in the indexed columns, or in the summary columns when
@@ -163,7 +186,7 @@ fn columns(field: Field) -> (&'static [&'static str], &'static [&'static str]) {
             ],
         ),
         Field::Subject => (&["subject"], &["subject"]),
-        Field::Body => (&["body"], &["snippet"]),
+        Field::Body => unreachable!("bodies have their own index"),
     }
 }
 
@@ -201,13 +224,20 @@ mod tests {
     }
 
     #[test]
-    fn words_use_the_index_and_short_ones_like() {
+    fn words_use_the_indexes_and_short_ones_like() {
         let (text, params) = sql("invoice");
         assert_eq!(
             text,
-            "m.id IN (SELECT rowid FROM search WHERE search MATCH ?)"
+            "(m.id IN (SELECT rowid FROM search WHERE search MATCH ?) OR \
+             m.id IN (SELECT rowid FROM search_body WHERE search_body MATCH ?))"
         );
-        assert_eq!(params, vec![Value::Text("\"invoice\"".into())]);
+        assert_eq!(
+            params,
+            vec![
+                Value::Text("\"invoice\"".into()),
+                Value::Text("\"invoice\"*".into())
+            ]
+        );
         let (text, params) = sql("to:ab");
         assert_eq!(text, "(m.to_addrs LIKE ? ESCAPE '\\')");
         assert_eq!(params, vec![Value::Text("%ab%".into())]);
@@ -234,8 +264,11 @@ mod tests {
     #[test]
     fn quotes_and_wildcards_are_escaped() {
         assert_eq!(fts(&[], "say \"hi\""), "\"say \"\"hi\"\"\"");
-        let (_, params) = sql("\"100% sure\"");
-        assert_eq!(params, vec![Value::Text("\"100% sure\"".into())]);
+        let (_, params) = sql("subject:\"100% sure\"");
+        assert_eq!(
+            params,
+            vec![Value::Text("{subject} : \"100% sure\"".into())]
+        );
         let (_, params) = sql("envelope-to:a_b%");
         assert_eq!(params, vec![Value::Text("%a\\_b\\%%".into())]);
     }
