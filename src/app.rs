@@ -3,12 +3,14 @@
 //! runs them until shutdown and closes everything in order.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Listen};
+use crate::stats::Stats;
 use crate::store::{Retention, Store};
 use crate::{auth, smtp, store, tls, web};
 
@@ -40,6 +42,7 @@ pub struct Addresses {
 /// A built application: store open, listeners bound, nothing served yet.
 pub struct App {
     store: Store,
+    stats: Arc<Stats>,
     smtp: smtp::Server,
     smtp_listener: Option<TcpListener>,
     smtps_listener: Option<TcpListener>,
@@ -77,9 +80,17 @@ impl App {
             idle_timeout: config.smtp_idle_timeout,
             max_connections: config.smtp_max_connections as usize,
         };
+        let stats = Arc::new(Stats::default());
         Ok(Self {
-            smtp: smtp::Server::new(settings, store.clone(), tls, cancel.clone()),
+            smtp: smtp::Server::new(
+                settings,
+                store.clone(),
+                Arc::clone(&stats),
+                tls,
+                cancel.clone(),
+            ),
             store,
+            stats,
             smtp_listener,
             smtps_listener,
             http_listener,
@@ -111,10 +122,10 @@ impl App {
     /// lets each session finish or answer 421, and closes the database.
     pub async fn run(self) {
         let tracker = TaskTracker::new();
-        let smtp = std::sync::Arc::new(self.smtp);
+        let smtp = Arc::new(self.smtp);
         for (listener, implicit_tls) in [(self.smtp_listener, false), (self.smtps_listener, true)] {
             if let Some(listener) = listener {
-                let smtp = std::sync::Arc::clone(&smtp);
+                let smtp = Arc::clone(&smtp);
                 let sessions = tracker.clone();
                 tracker.spawn(async move { smtp.serve(listener, implicit_tls, sessions).await });
             }
@@ -122,6 +133,7 @@ impl App {
         if let Some(listener) = self.http_listener {
             let router = web::app(web::AppState {
                 store: self.store.clone(),
+                stats: Arc::clone(&self.stats),
                 smtp_addr: self.addresses.smtp,
             });
             tracker.spawn(web::serve(listener, router, self.cancel.clone()));

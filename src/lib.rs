@@ -13,7 +13,9 @@
 //! - [`message`]: parsing received bytes into the summary kept for listing and search.
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.
-//! - [`web`]: the HTTP listener (health checks and the start page).
+//! - [`stats`]: counters since start-up.
+//! - [`web`]: the HTTP listener: the Mailpit-compatible REST API, health checks
+//!   and the start page.
 //!
 //! # The flow of a message
 //!
@@ -29,6 +31,7 @@ pub mod auth;
 pub mod config;
 pub mod message;
 pub mod smtp;
+pub mod stats;
 pub mod store;
 pub mod tls;
 pub mod web;

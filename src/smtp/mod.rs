@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Credentials;
+use crate::stats::Stats;
 use crate::store::Store;
 use session::{Outcome, Session};
 
@@ -36,6 +37,7 @@ pub struct Settings {
 pub(crate) struct Context {
     pub(crate) settings: Settings,
     pub(crate) store: Store,
+    pub(crate) stats: Arc<Stats>,
     pub(crate) tls: TlsAcceptor,
     pub(crate) cancel: CancellationToken,
 }
@@ -50,6 +52,7 @@ impl Server {
     pub fn new(
         settings: Settings,
         store: Store,
+        stats: Arc<Stats>,
         tls: TlsAcceptor,
         cancel: CancellationToken,
     ) -> Self {
@@ -58,6 +61,7 @@ impl Server {
             ctx: Arc::new(Context {
                 settings,
                 store,
+                stats,
                 tls,
                 cancel,
             }),

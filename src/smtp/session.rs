@@ -360,6 +360,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         match self.conn.data(&mut data, max).await? {
             Body::TooLarge => {
                 self.end_transaction();
+                self.ctx.stats.rejected();
                 self.conn.reply(TOO_LARGE);
             }
             Body::Complete => self.deliver(id, data).await,
@@ -410,6 +411,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let chunks = tx.chunks.take().expect("the chunk buffer exists now");
         if chunks.too_large {
             self.end_transaction();
+            self.ctx.stats.rejected();
             self.conn.reply(TOO_LARGE);
         } else {
             self.deliver(chunks.id, chunks.data).await;
@@ -438,6 +440,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let message = NewMessage::new(id, Utc::now(), envelope, data);
         match self.ctx.store.insert(message).await {
             Ok(meta) => {
+                self.ctx.stats.accepted(size);
                 tracing::info!(
                     id = %meta.id,
                     from = %meta.envelope.mail_from,
@@ -450,6 +453,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .reply(&format!("250 2.0.0 Ok: queued as {}", meta.id));
             }
             Err(error) => {
+                self.ctx.stats.rejected();
                 tracing::error!(%error, client = %self.peer, "cannot store a message");
                 self.conn
                     .reply("451 4.3.0 Error: cannot store the message, try again later");

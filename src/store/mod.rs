@@ -17,7 +17,7 @@ pub mod search;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -96,6 +96,8 @@ struct Inner {
     events: broadcast::Sender<StoreEvent>,
     /// Set by the writer while stored messages wait to be indexed.
     unindexed: Arc<AtomicBool>,
+    /// Messages deleted since start-up.
+    deleted: Arc<AtomicU64>,
     path: PathBuf,
     // Declared last: removed only after the connections above are closed.
     _temp: Option<tempfile::TempDir>,
@@ -140,11 +142,13 @@ impl Store {
         let (jobs, queue) = mpsc::channel(WRITER_QUEUE);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let unindexed = Arc::new(AtomicBool::new(false));
+        let deleted = Arc::new(AtomicU64::new(0));
         let writer = Writer {
             conn,
             events: events.clone(),
             checkpoints,
             unindexed: Arc::clone(&unindexed),
+            deleted: Arc::clone(&deleted),
             pending: index::Pending::default(),
         };
         let writer = std::thread::Builder::new()
@@ -158,6 +162,7 @@ impl Store {
                 readers: Readers::new(path.clone(), READERS),
                 events,
                 unindexed,
+                deleted,
                 path,
                 _temp: temp,
             }),
@@ -271,6 +276,11 @@ impl Store {
     pub async fn raw(&self, id: &MessageId) -> Result<Option<Vec<u8>>, Error> {
         let id = id.clone();
         self.read(move |conn| queries::raw(conn, &id)).await
+    }
+
+    /// How many messages were deleted since the store opened.
+    pub fn deleted(&self) -> u64 {
+        self.inner.deleted.load(Ordering::Relaxed)
     }
 
     /// How many messages are stored.

@@ -6,7 +6,7 @@
 //! groups the writer fills the full-text index ([`index`](super::index)).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
@@ -116,6 +116,8 @@ pub(crate) struct Writer {
     pub(crate) checkpoints: SyncSender<()>,
     /// True while some stored message is not yet in the index.
     pub(crate) unindexed: Arc<AtomicBool>,
+    /// Messages deleted since the store opened.
+    pub(crate) deleted: Arc<AtomicU64>,
     pub(crate) pending: Pending,
 }
 
@@ -245,6 +247,9 @@ impl Writer {
                     if let (Ok(n), Some(event)) = (&result, event)
                         && *n > 0
                     {
+                        if matches!(event, StoreEvent::Deleted(_) | StoreEvent::Cleared) {
+                            self.deleted.fetch_add(*n as u64, Ordering::Relaxed);
+                        }
                         let _ = self.events.send(event);
                     }
                     let _ = reply.send(result);

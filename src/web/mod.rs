@@ -1,18 +1,26 @@
-//! The HTTP listener: health checks for orchestrators (`/livez`, `/readyz`) and
-//! the start page, rendered by askama from `templates/` with its stylesheet
-//! embedded from `static/`.
+//! The HTTP listener: the REST API ([`api`]), health checks for orchestrators
+//! (`/livez`, `/readyz`) and the start page, rendered by askama from
+//! `templates/` with its stylesheet embedded from `static/`.
+
+pub mod api;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
+use axum::ServiceExt;
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::Layer;
+use tower::util::MapRequestLayer;
 
+use crate::stats::Stats;
 use crate::store::{MessageMeta, Store};
 
 /// Messages shown on the start page.
@@ -22,29 +30,64 @@ const RECENT: u64 = 50;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub stats: Arc<Stats>,
     /// The SMTP address to show a new user, when SMTP is on.
     pub smtp_addr: Option<SocketAddr>,
 }
 
 /// The router, apart from any socket so tests can call it directly.
 pub fn app(state: AppState) -> Router {
+    let api = api::routes(api::ApiState {
+        store: state.store.clone(),
+        stats: Arc::clone(&state.stats),
+    });
     Router::new()
         .route("/", get(index))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/static/mailsink.css", get(stylesheet))
         .with_state(state)
+        .merge(api)
 }
 
 /// Serves `router` on `listener` until `cancel` fires, then finishes open requests.
 pub async fn serve(listener: TcpListener, router: Router, cancel: CancellationToken) {
     let shutdown = async move { cancel.cancelled().await };
-    if let Err(error) = axum::serve(listener, router)
+    // Paths are cleaned before routing: clients build URLs such as
+    // `//view/{ID}.html`, which Mailpit's Go router accepts.
+    let app = MapRequestLayer::new(collapse_slashes).layer(router);
+    if let Err(error) = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
         .with_graceful_shutdown(shutdown)
         .await
     {
         tracing::error!(%error, "HTTP listener failed");
     }
+}
+
+/// Rewrites runs of `/` in the path to one.
+fn collapse_slashes(mut request: Request) -> Request {
+    let uri = request.uri();
+    if !uri.path().contains("//") {
+        return request;
+    }
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(value) = path_and_query.parse() {
+        parts.path_and_query = Some(value);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 async fn livez() -> &'static str {

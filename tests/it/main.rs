@@ -1,3 +1,4 @@
+mod api;
 mod cli;
 mod clients;
 mod clients_curl;
