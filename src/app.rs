@@ -43,6 +43,8 @@ pub struct Addresses {
 pub struct App {
     store: Store,
     stats: Arc<Stats>,
+    hostname: String,
+    max_message_size: usize,
     smtp: smtp::Server,
     smtp_listener: Option<TcpListener>,
     smtps_listener: Option<TcpListener>,
@@ -82,6 +84,8 @@ impl App {
         };
         let stats = Arc::new(Stats::default());
         Ok(Self {
+            hostname: settings.hostname.clone(),
+            max_message_size: settings.max_message_size,
             smtp: smtp::Server::new(
                 settings,
                 store.clone(),
@@ -135,6 +139,9 @@ impl App {
                 store: self.store.clone(),
                 stats: Arc::clone(&self.stats),
                 smtp_addr: self.addresses.smtp,
+                hostname: self.hostname.clone(),
+                max_message_size: self.max_message_size,
+                shutdown: self.cancel.clone(),
             });
             tracker.spawn(web::serve(listener, router, self.cancel.clone()));
         }

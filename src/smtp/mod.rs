@@ -3,7 +3,7 @@
 
 mod conn;
 mod session;
-mod trace;
+pub(crate) mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

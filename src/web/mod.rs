@@ -33,6 +33,9 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     /// The SMTP address to show a new user, when SMTP is on.
     pub smtp_addr: Option<SocketAddr>,
+    pub hostname: String,
+    pub max_message_size: usize,
+    pub shutdown: CancellationToken,
 }
 
 /// The router, apart from any socket so tests can call it directly.
@@ -40,6 +43,9 @@ pub fn app(state: AppState) -> Router {
     let api = api::routes(api::ApiState {
         store: state.store.clone(),
         stats: Arc::clone(&state.stats),
+        hostname: state.hostname.clone(),
+        max_message_size: state.max_message_size,
+        shutdown: state.shutdown.clone(),
     });
     Router::new()
         .route("/", get(index))
@@ -56,7 +62,8 @@ pub async fn serve(listener: TcpListener, router: Router, cancel: CancellationTo
     // Paths are cleaned before routing: clients build URLs such as
     // `//view/{ID}.html`, which Mailpit's Go router accepts.
     let app = MapRequestLayer::new(collapse_slashes).layer(router);
-    if let Err(error) = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+    let service = ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    if let Err(error) = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
     {

@@ -1,4 +1,5 @@
 mod api;
+mod api_live;
 mod cli;
 mod clients;
 mod clients_curl;

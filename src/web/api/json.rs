@@ -10,25 +10,43 @@ use super::error::ApiError;
 /// Decodes `body` into `T`, whose fields must be named in lower case
 /// (`#[serde(rename_all = "lowercase")]`). An empty body is None.
 pub fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+    decode_nested(body, &[])
+}
+
+/// Like [`decode`], lower-casing nested objects' keys too, except inside the
+/// fields named in `verbatim` (maps whose keys are data, such as headers).
+pub fn decode_nested<T: DeserializeOwned>(
+    body: &Bytes,
+    verbatim: &[&str],
+) -> Result<Option<T>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))?;
-    serde_json::from_value(lower_keys(value))
+    serde_json::from_value(lower_keys(value, verbatim))
         .map(Some)
         .map_err(|e| ApiError::bad(format!("invalid request: {e}")))
 }
 
-/// The object keys of a JSON value in lower case, at the top level (where
-/// Mailpit's request fields are).
-fn lower_keys(value: Value) -> Value {
+fn lower_keys(value: Value, verbatim: &[&str]) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(key, value)| (key.to_lowercase(), value))
+                .map(|(key, value)| {
+                    let key = key.to_lowercase();
+                    let value = if verbatim.contains(&key.as_str()) {
+                        value
+                    } else {
+                        lower_keys(value, verbatim)
+                    };
+                    (key, value)
+                })
                 .collect(),
         ),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| lower_keys(v, verbatim)).collect())
+        }
         other => other,
     }
 }
@@ -62,5 +80,17 @@ mod tests {
         assert_eq!(decode::<Body>(&Bytes::from("  ")).expect("empty"), None);
         assert!(decode::<Body>(&Bytes::from("{nope")).is_err());
         assert!(decode::<Body>(&Bytes::from(r#"{"Read":"yes"}"#)).is_err());
+    }
+
+    #[test]
+    fn nested_keys_except_verbatim_maps() {
+        let value = lower_keys(
+            serde_json::json!({"From": {"Email": "a"}, "To": [{"NAME": "b"}], "Headers": {"X-Id": "1"}}),
+            &["headers"],
+        );
+        assert_eq!(
+            value,
+            serde_json::json!({"from": {"email": "a"}, "to": [{"name": "b"}], "headers": {"X-Id": "1"}})
+        );
     }
 }

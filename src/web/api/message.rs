@@ -155,3 +155,20 @@ pub async fn get_thumbnail(
         .map_err(|_| ApiError::bad("Error: the thumbnail could not be made"))?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response())
 }
+
+/// `GET /api/v1/message/{ID}/extract`: the links and one-time codes in the
+/// message, for "click the confirmation link" and "type the code" tests.
+pub async fn get_extract(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<crate::message::extract::Extracted>, ApiError> {
+    let (_, raw) = load(&state, &id, &params).await?;
+    let extracted = tokio::task::spawn_blocking(move || {
+        let view = view::view(&raw);
+        crate::message::extract::extract(&view.text, &view.html)
+    })
+    .await
+    .map_err(|_| ApiError::bad("Error: the message could not be read"))?;
+    Ok(Json(extracted))
+}
