@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::codes::codes;
 
 /// The links and one-time codes of a message.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Extracted {
     /// Every distinct http(s) URL, in order of appearance: the HTML's href and
     /// src attributes and bare URLs in its text first, then bare URLs in the

@@ -39,7 +39,7 @@ const UNINDEXED_HEADERS: &[&str] = &[
 const INDEXED_BODY_BYTES: usize = 64 * 1024;
 
 /// A name and address as a header gives them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct Mailbox {
     pub name: String,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// The List-Unsubscribe headers of a message and what a client can do with them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ListUnsubscribe {
     /// The List-Unsubscribe value as sent (folding joined), "" when absent.
     #[serde(rename = "Header")]

@@ -36,7 +36,7 @@ pub struct View {
 }
 
 /// One inline part or attachment, serialised as Mailpit's `Attachment`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Attachment {
     /// Where the part sits in the MIME tree (see [`tree`](super::tree)); the key
     /// for [`part`](super::part::part).
@@ -60,7 +60,7 @@ pub struct Attachment {
 }
 
 /// Lower-case hex digests of a part's decoded bytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Checksums {
     /// MD5.
     #[serde(rename = "MD5")]

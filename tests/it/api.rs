@@ -388,7 +388,7 @@ async fn read_state_by_ids_search_and_all() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
     }
     assert_eq!(unread().await, 2, "nothing was half-applied");
-    let big = format!(r#"{{"IDs":["{}"]}}"#, "x".repeat(3 << 20));
+    let big = format!(r#"{{"IDs":["{}"]}}"#, "x".repeat(6 << 20));
     let (status, _) = api.call(Method::PUT, "/api/v1/messages", Some(&big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
@@ -543,4 +543,41 @@ async fn wait_is_released_by_an_smtp_send() {
         let (status, _) = api.call(Method::GET, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_describes_every_route() {
+    let api = Api::spawn().await;
+    let doc = api.json("/api/v1/swagger.json").await;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for (path, methods) in [
+        ("/api/v1/messages", &["get", "put", "delete"][..]),
+        ("/api/v1/search", &["get", "delete"]),
+        ("/api/v1/wait", &["get"]),
+        ("/api/v1/message/{id}", &["get"]),
+        ("/api/v1/message/{id}/headers", &["get"]),
+        ("/api/v1/message/{id}/raw", &["get"]),
+        ("/api/v1/message/{id}/part/{part}", &["get"]),
+        ("/api/v1/message/{id}/part/{part}/thumb", &["get"]),
+        ("/api/v1/message/{id}/extract", &["get"]),
+        ("/api/v1/tags", &["get", "put"]),
+        ("/api/v1/tags/{tag}", &["put", "delete"]),
+        ("/api/v1/info", &["get"]),
+        ("/api/v1/webui", &["get"]),
+        ("/api/v1/send", &["post"]),
+        ("/api/events", &["get"]),
+        ("/view/{file}", &["get"]),
+    ] {
+        for method in methods {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is documented"
+            );
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["MessagesSummary"]["properties"]["messages_count"].is_object());
+    assert!(schemas["MessageSummary"]["properties"]["MessageID"].is_object());
+    assert!(schemas["SendRequest"]["properties"]["ReplyTo"].is_object());
+    assert!(schemas["ReadRequest"]["properties"]["IDs"].is_object());
 }

@@ -24,6 +24,10 @@ const STATS_EVERY: Duration = Duration::from_millis(250);
 const PING_EVERY: Duration = Duration::from_secs(30);
 
 /// Upgrades to a WebSocket after checking where the page that asks comes from.
+#[utoipa::path(get, path = "/api/events", tag = "events",
+    summary = "WebSocket of live changes: {\"Type\": new|update|delete|prune|truncate|stats, \"Data\": …}",
+    responses((status = 101, description = "Switching to the WebSocket"),
+        (status = 403, description = "Another site's page asked")))]
 pub async fn events(
     State(state): State<ApiState>,
     headers: HeaderMap,

@@ -10,7 +10,7 @@ use super::ApiState;
 use super::error::ApiError;
 use crate::stats::resident_memory;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct AppInformation {
     version: &'static str,
@@ -24,7 +24,7 @@ pub struct AppInformation {
     runtime_stats: RuntimeStats,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct RuntimeStats {
     uptime: u64,
@@ -41,6 +41,8 @@ struct RuntimeStats {
 }
 
 /// `GET /api/v1/info`
+#[utoipa::path(get, path = "/api/v1/info", tag = "application", summary = "Counts and runtime statistics",
+    responses((status = 200, body = AppInformation)))]
 pub async fn info(State(state): State<ApiState>) -> Result<Json<AppInformation>, ApiError> {
     let totals = state.store.totals().await?;
     let stats = state.stats.snapshot();
@@ -64,7 +66,7 @@ pub async fn info(State(state): State<ApiState>) -> Result<Json<AppInformation>,
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct WebUiConfiguration {
     label: &'static str,
@@ -76,7 +78,7 @@ pub struct WebUiConfiguration {
 }
 
 /// Relaying is not configured (it has no way to be yet): Mailpit's shape for that.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct MessageRelay {
     enabled: bool,
@@ -92,6 +94,8 @@ struct MessageRelay {
 }
 
 /// `GET /api/v1/webui`
+#[utoipa::path(get, path = "/api/v1/webui", tag = "application", summary = "Web UI configuration",
+    responses((status = 200, body = WebUiConfiguration)))]
 pub async fn webui() -> Json<WebUiConfiguration> {
     Json(WebUiConfiguration {
         label: "",

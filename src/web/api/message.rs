@@ -57,6 +57,11 @@ pub async fn mark_read(
 }
 
 /// `GET /api/v1/message/{ID}`
+#[utoipa::path(get, path = "/api/v1/message/{id}", tag = "message",
+    summary = "A message; opening it marks it read unless ?peek=1",
+    params(("id" = String, Path, description = "A message ID, or latest for the newest (with ?query= the newest matching)"), ("query" = Option<String>, Query, description = "With latest: the newest message matching this search"),
+        ("peek" = Option<bool>, Query, description = "Read without marking read")),
+    responses((status = 200, body = Message), (status = 404, description = "Message not found")))]
 pub async fn get_message(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -71,6 +76,11 @@ pub async fn get_message(
 }
 
 /// `GET /api/v1/message/{ID}/headers`
+#[utoipa::path(get, path = "/api/v1/message/{id}/headers", tag = "message",
+    summary = "The headers, keyed by canonical name, values as received",
+    params(("id" = String, Path, description = "A message ID, or latest for the newest (with ?query= the newest matching)"), ("query" = Option<String>, Query, description = "With latest: the newest message matching this search")),
+    responses((status = 200, body = std::collections::BTreeMap<String, Vec<String>>),
+        (status = 404, description = "Message not found")))]
 pub async fn get_headers(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -81,6 +91,12 @@ pub async fn get_headers(
 }
 
 /// `GET /api/v1/message/{ID}/raw` (`?dl=1` to download as `<ID>.eml`)
+#[utoipa::path(get, path = "/api/v1/message/{id}/raw", tag = "message",
+    summary = "The message source as stored",
+    params(("id" = String, Path, description = "A message ID, or latest for the newest (with ?query= the newest matching)"), ("query" = Option<String>, Query, description = "With latest: the newest message matching this search"),
+        ("dl" = Option<bool>, Query, description = "Download as <ID>.eml")),
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 404, description = "Message not found")))]
 pub async fn get_raw(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -104,6 +120,11 @@ pub async fn get_raw(
 }
 
 /// `GET /api/v1/message/{ID}/part/{PartID}`: the decoded part.
+#[utoipa::path(get, path = "/api/v1/message/{id}/part/{part}", tag = "message",
+    summary = "One MIME part, decoded",
+    params(("id" = String, Path, description = "A message ID, or latest for the newest (with ?query= the newest matching)"), ("part" = String, Path, description = "The PartID, e.g. 2 or 1.2"), ("query" = Option<String>, Query, description = "With latest: the newest message matching this search")),
+    responses((status = 200, description = "The part's bytes with its Content-Type"),
+        (status = 404, description = "No such message or part")))]
 pub async fn get_part(
     State(state): State<ApiState>,
     Path((id, part_id)): Path<(String, String)>,
@@ -137,6 +158,11 @@ pub async fn get_part(
 }
 
 /// `GET /api/v1/message/{ID}/part/{PartID}/thumb`: a 180×120 JPEG.
+#[utoipa::path(get, path = "/api/v1/message/{id}/part/{part}/thumb", tag = "message",
+    summary = "A 180×120 JPEG thumbnail of an image part (white for anything else)",
+    params(("id" = String, Path, description = "A message ID"), ("part" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg", description = "The thumbnail"),
+        (status = 400, description = "No such part"), (status = 404, description = "Message not found")))]
 pub async fn get_thumbnail(
     State(state): State<ApiState>,
     Path((id, part_id)): Path<(String, String)>,
@@ -158,6 +184,11 @@ pub async fn get_thumbnail(
 
 /// `GET /api/v1/message/{ID}/extract`: the links and one-time codes in the
 /// message, for "click the confirmation link" and "type the code" tests.
+#[utoipa::path(get, path = "/api/v1/message/{id}/extract", tag = "message",
+    summary = "The links and one-time codes found in the message (Mailsink's own)",
+    params(("id" = String, Path, description = "A message ID, or latest for the newest (with ?query= the newest matching)"), ("query" = Option<String>, Query, description = "With latest: the newest message matching this search")),
+    responses((status = 200, body = crate::message::extract::Extracted),
+        (status = 404, description = "Message not found")))]
 pub async fn get_extract(
     State(state): State<ApiState>,
     Path(id): Path<String>,

@@ -29,6 +29,14 @@ pub async fn summary(state: &ApiState, filter: Filter) -> Result<MessagesSummary
 }
 
 /// `GET /api/v1/messages`
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages",
+    summary = "List messages, newest first",
+    params(
+        ("start" = Option<u64>, Query, description = "Matches to skip (default 0)"),
+        ("limit" = Option<u64>, Query, description = "Most messages to return (default 50; 0 for all)"),
+        ("before" = Option<String>, Query, description = "Only messages received before this date"),
+    ),
+    responses((status = 200, body = MessagesSummary), (status = 400, description = "A bad parameter")))]
 pub async fn list_messages(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -43,6 +51,19 @@ pub async fn list_messages(
 }
 
 /// `GET /api/v1/search`
+#[utoipa::path(get, path = "/api/v1/search", tag = "messages",
+    summary = "Search messages",
+    description = "Mailpit's search syntax (to:, from:, cc:, bcc:, reply-to:, addressed:, subject:, \
+        message-id:, tag:, is:read|unread|tagged, has:attachment|inline, larger:, smaller:, before:, \
+        after:, quoted phrases, - or ! to negate) plus OR, parentheses, header:Name:value, body: and \
+        envelope-to:. messages_count counts the matches.",
+    params(
+        ("query" = String, Query, description = "The search"),
+        ("start" = Option<u64>, Query, description = "Matches to skip (default 0)"),
+        ("limit" = Option<u64>, Query, description = "Most messages to return (default 50; 0 for all)"),
+        ("tz" = Option<String>, Query, description = "Time zone for dates without one, e.g. Pacific/Auckland"),
+    ),
+    responses((status = 200, body = MessagesSummary), (status = 400, description = "No or a malformed query")))]
 pub async fn search_messages(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -57,6 +78,10 @@ pub async fn search_messages(
 }
 
 /// `DELETE /api/v1/search`
+#[utoipa::path(delete, path = "/api/v1/search", tag = "messages",
+    summary = "Delete the messages matching a search",
+    params(("query" = String, Query, description = "The search"), ("tz" = Option<String>, Query)),
+    responses((status = 200, description = "ok"), (status = 400, description = "No or a malformed query")))]
 pub async fn delete_search(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -66,16 +91,25 @@ pub async fn delete_search(
     Ok(ok())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+/// Field names match in any case.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct ReadRequest {
+pub struct ReadRequest {
+    #[schema(rename = "IDs")]
     ids: Option<Vec<String>>,
+    #[schema(rename = "Read")]
     read: Option<bool>,
+    #[schema(rename = "Search")]
     search: Option<String>,
 }
 
 /// `PUT /api/v1/messages`: `{"IDs": […], "Read": bool}` or `{"Search": "…", "Read": bool}`;
 /// neither applies to every message.
+#[utoipa::path(put, path = "/api/v1/messages", tag = "messages",
+    summary = "Mark messages read or unread: by IDs, by Search, or all when neither is given",
+    params(("tz" = Option<String>, Query, description = "Time zone for dates in Search")),
+    request_body = ReadRequest,
+    responses((status = 200, description = "ok"), (status = 400, description = "A bad request")))]
 pub async fn set_read(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
@@ -103,15 +137,21 @@ pub async fn set_read(
     Ok(ok())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+/// Field names match in any case.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct DeleteRequest {
+pub struct DeleteRequest {
+    #[schema(rename = "IDs")]
     ids: Option<Vec<String>>,
 }
 
 /// `DELETE /api/v1/messages`: the listed IDs; with no body, `{}`, no IDs or a
 /// body that is not JSON, every message (Mailpit's clients rely on that). The
 /// answer is an empty 200, which MailHog's clients also accept.
+#[utoipa::path(delete, path = "/api/v1/messages", tag = "messages",
+    summary = "Delete messages by IDs; with no body (or no IDs) delete every message",
+    request_body(content = Option<DeleteRequest>),
+    responses((status = 200, description = "Deleted (an empty body)"), (status = 400, description = "A malformed ID")))]
 pub async fn delete_messages(
     State(state): State<ApiState>,
     body: Bytes,

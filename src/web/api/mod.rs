@@ -19,8 +19,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header;
 use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -43,34 +47,52 @@ pub struct ApiState {
     pub shutdown: CancellationToken,
 }
 
-/// The API's routes, including `/view/{ID}.html|.txt`.
+/// The OpenAPI document's frame; the paths come from the handlers themselves.
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "Mailsink API",
+    description = "Mailpit's REST API v1, plus GET /api/v1/wait, GET /api/v1/message/{id}/extract \
+        and ?peek=1. Request field names match in any case; mutations answer 200 \"ok\".",
+))]
+struct ApiDoc;
+
+/// The API's routes, including `/view/{ID}.html|.txt`, and the OpenAPI
+/// document built from the same handlers at `/api/v1/swagger.json`.
 pub fn routes(state: ApiState) -> Router {
-    Router::new()
+    // Base64 makes attachments a third larger than the message they make.
+    let send_limit = DefaultBodyLimit::max(state.max_message_size.saturating_mul(3) / 2);
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            messages::list_messages,
+            messages::set_read,
+            messages::delete_messages
+        ))
+        .routes(routes!(messages::search_messages, messages::delete_search))
+        .routes(routes!(wait::wait_for_messages))
+        .routes(routes!(message::get_message))
+        .routes(routes!(message::get_headers))
+        .routes(routes!(message::get_raw))
+        .routes(routes!(message::get_part))
+        .routes(routes!(message::get_thumbnail))
+        .routes(routes!(message::get_extract))
+        .routes(routes!(tags::list_tags, tags::set_tags))
+        .routes(routes!(tags::rename_tag, tags::delete_tag))
+        .routes(routes!(info::info))
+        .routes(routes!(info::webui))
+        .routes(routes!(events::events))
+        .routes(routes!(view::view_file))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .routes(routes!(send::send_message).layer(send_limit))
+        .split_for_parts();
+    let doc = doc.to_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot serialise the OpenAPI document");
+        "{}".to_owned()
+    });
+    router
         .route(
-            "/api/v1/messages",
-            get(messages::list_messages)
-                .put(messages::set_read)
-                .delete(messages::delete_messages),
+            "/api/v1/swagger.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc) }),
         )
-        .route(
-            "/api/v1/search",
-            get(messages::search_messages).delete(messages::delete_search),
-        )
-        .route("/api/v1/wait", get(wait::wait_for_messages))
-        .route("/api/v1/message/{id}", get(message::get_message))
-        .route("/api/v1/message/{id}/headers", get(message::get_headers))
-        .route("/api/v1/message/{id}/raw", get(message::get_raw))
-        .route("/api/v1/message/{id}/part/{part}", get(message::get_part))
-        .route(
-            "/api/v1/message/{id}/part/{part}/thumb",
-            get(message::get_thumbnail),
-        )
-        .route("/api/v1/tags", get(tags::list_tags).put(tags::set_tags))
-        .route(
-            "/api/v1/tags/{tag}",
-            axum::routing::put(tags::rename_tag).delete(tags::delete_tag),
-        )
-        .route("/api/v1/message/{id}/extract", get(message::get_extract))
         .route("/api/v1/message/{id}/release", post(unconfigured::release))
         .route(
             "/api/v1/message/{id}/html-check",
@@ -83,18 +105,6 @@ pub fn routes(state: ApiState) -> Router {
         .route(
             "/api/v1/chaos",
             get(unconfigured::chaos).put(unconfigured::chaos),
-        )
-        .route("/api/v1/info", get(info::info))
-        .route("/api/v1/webui", get(info::webui))
-        .route("/api/events", get(events::events))
-        .route("/view/{file}", get(view::view_file))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .route(
-            "/api/v1/send",
-            // Base64 makes attachments a third larger than the message they make.
-            post(send::send_message).layer(DefaultBodyLimit::max(
-                state.max_message_size.saturating_mul(3) / 2,
-            )),
         )
         .with_state(state)
 }

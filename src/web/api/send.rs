@@ -22,51 +22,72 @@ use crate::message::compose::{self, Address, Draft, DraftAttachment};
 use crate::smtp::trace;
 use crate::store::{Envelope, MessageId, NewMessage, Recipient};
 
-#[derive(Debug, Deserialize)]
+/// Mailpit's send request; field names match in any case.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct SendRequest {
+pub struct SendRequest {
+    #[schema(rename = "From")]
     from: Option<Contact>,
     #[serde(default)]
+    #[schema(rename = "To")]
     to: Vec<Contact>,
     #[serde(default)]
+    #[schema(rename = "Cc")]
     cc: Vec<Contact>,
     #[serde(default)]
+    #[schema(rename = "Bcc")]
     bcc: Vec<String>,
     #[serde(default)]
+    #[schema(rename = "ReplyTo")]
     replyto: Vec<Contact>,
     #[serde(default)]
+    #[schema(rename = "Subject")]
     subject: String,
     #[serde(default)]
+    #[schema(rename = "Text")]
     text: String,
     #[serde(default)]
+    #[schema(rename = "HTML")]
     html: String,
     #[serde(default)]
+    #[schema(rename = "Headers")]
     headers: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(rename = "Tags")]
     tags: Vec<String>,
     #[serde(default)]
+    #[schema(rename = "Attachments")]
     attachments: Vec<Attachment>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct Contact {
+pub struct Contact {
+    #[schema(rename = "Email")]
     email: String,
     #[serde(default)]
+    #[schema(rename = "Name")]
     name: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// A file: base64 `Content` (a `data:` URL prefix is allowed); with a
+/// `ContentID` it is an inline part.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct Attachment {
+#[schema(as = SendAttachment)]
+pub struct Attachment {
+    #[schema(rename = "Content")]
     content: String,
+    #[schema(rename = "Filename")]
     filename: String,
+    #[schema(rename = "ContentType")]
     contenttype: Option<String>,
+    #[schema(rename = "ContentID")]
     contentid: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct Sent {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Sent {
     #[serde(rename = "ID")]
     id: String,
 }
@@ -77,6 +98,12 @@ fn error(status: StatusCode, text: impl Into<String>) -> Response {
 }
 
 /// `POST /api/v1/send`: answers `{"ID": "…"}`.
+#[utoipa::path(post, path = "/api/v1/send", tag = "send",
+    summary = "Build a message and store it as if it came over SMTP",
+    request_body = SendRequest,
+    responses((status = 200, body = Sent),
+        (status = 400, description = "{\"Error\": \"…\"} naming the problem"),
+        (status = 413, description = "Over the maximum message size")))]
 pub async fn send_message(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -15,7 +15,7 @@ pub fn time(at: DateTime<Utc>) -> String {
 }
 
 /// A list item, and the payload of the `new` event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct MessageSummary {
     #[serde(rename = "ID")]
@@ -61,7 +61,7 @@ impl From<&MessageMeta> for MessageSummary {
 }
 
 /// The answer of `GET /api/v1/messages` and `GET /api/v1/search`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessagesSummary {
     pub total: u64,
     pub unread: u64,
@@ -90,7 +90,7 @@ impl MessagesSummary {
 }
 
 /// The answer of `GET /api/v1/message/{ID}`. It has no `Read` and no `Created`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct Message {
     #[serde(rename = "ID")]

@@ -12,6 +12,8 @@ use super::messages::parse_ids;
 use crate::message::tags;
 
 /// `GET /api/v1/tags`: every tag in use, by name.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "tags", summary = "Every tag in use",
+    responses((status = 200, body = Vec<String>)))]
 pub async fn list_tags(State(state): State<ApiState>) -> Result<Json<Vec<String>>, ApiError> {
     let names = state
         .store
@@ -23,14 +25,20 @@ pub async fn list_tags(State(state): State<ApiState>) -> Result<Json<Vec<String>
     Ok(Json(names))
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+/// Field names match in any case.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct SetTags {
+pub struct SetTags {
+    #[schema(rename = "IDs")]
     ids: Option<Vec<String>>,
+    #[schema(rename = "Tags")]
     tags: Option<Vec<String>>,
 }
 
 /// `PUT /api/v1/tags`: `{"IDs": […], "Tags": […]}` replaces each message's tags.
+#[utoipa::path(put, path = "/api/v1/tags", tag = "tags", summary = "Replace the tags of messages",
+    request_body = SetTags,
+    responses((status = 200, description = "ok"), (status = 400, description = "Bad IDs or tag names")))]
 pub async fn set_tags(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let request: SetTags = json::decode(&body)?
         .ok_or_else(|| ApiError::bad("Error: a body with IDs and Tags is required"))?;
@@ -49,13 +57,18 @@ pub async fn set_tags(State(state): State<ApiState>, body: Bytes) -> Result<Resp
     Ok(ok())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+/// Field names match in any case.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-struct Rename {
+pub struct Rename {
+    #[schema(rename = "Name")]
     name: Option<String>,
 }
 
 /// `PUT /api/v1/tags/{Tag}`: `{"Name": "new name"}`.
+#[utoipa::path(put, path = "/api/v1/tags/{tag}", tag = "tags", summary = "Rename a tag everywhere",
+    params(("tag" = String, Path)), request_body = Rename,
+    responses((status = 200, description = "ok"), (status = 400, description = "A bad name")))]
 pub async fn rename_tag(
     State(state): State<ApiState>,
     Path(tag): Path<String>,
@@ -68,6 +81,9 @@ pub async fn rename_tag(
 }
 
 /// `DELETE /api/v1/tags/{Tag}`: removes the tag, keeps the messages.
+#[utoipa::path(delete, path = "/api/v1/tags/{tag}", tag = "tags",
+    summary = "Remove a tag from every message", params(("tag" = String, Path)),
+    responses((status = 200, description = "ok")))]
 pub async fn delete_tag(
     State(state): State<ApiState>,
     Path(tag): Path<String>,

@@ -20,6 +20,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src * data: blob:
 
 /// `GET /view/{file}`: `{ID}.html`, `{ID}.txt`, or `latest` (a redirect to the
 /// newest message's page).
+#[utoipa::path(get, path = "/view/{file}", tag = "message",
+    summary = "The HTML ({ID}.html) or text ({ID}.txt) part alone; marks read unless ?peek=1",
+    params(("file" = String, Path, description = "{ID}.html, {ID}.txt or latest"),
+        ("embed" = Option<bool>, Query, description = "For a preview frame: links open outside it"),
+        ("peek" = Option<bool>, Query), ("query" = Option<String>, Query)),
+    responses((status = 200, description = "The part"), (status = 302, description = "For latest"),
+        (status = 404, description = "No such message, or no HTML part")))]
 pub async fn view_file(
     State(state): State<ApiState>,
     Path(file): Path<String>,

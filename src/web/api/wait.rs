@@ -23,6 +23,19 @@ const MAX_TIMEOUT: u64 = 3600;
 /// `timeout` in seconds (default 30), `start` and `limit` as for a search.
 /// Answers like `GET /api/v1/search` once `messages_count >= count`, or 408
 /// with the same shape at the deadline.
+#[utoipa::path(get, path = "/api/v1/wait", tag = "messages",
+    summary = "Wait until enough messages match a search (Mailsink's own)",
+    description = "Holds the request until messages_count >= count, then answers like /api/v1/search; \
+        408 with the same shape when the timeout passes first. Woken by new mail, never by polling.",
+    params(
+        ("query" = Option<String>, Query, description = "The search; every message when absent"),
+        ("count" = Option<u64>, Query, description = "Matches to wait for (default 1)"),
+        ("timeout" = Option<u64>, Query, description = "Seconds to wait, at most 3600 (default 30)"),
+        ("start" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("tz" = Option<String>, Query),
+    ),
+    responses((status = 200, body = super::shapes::MessagesSummary),
+        (status = 408, body = super::shapes::MessagesSummary, description = "Timed out"),
+        (status = 400, description = "A bad parameter")))]
 pub async fn wait_for_messages(
     State(state): State<ApiState>,
     Query(params): Query<Params>,
