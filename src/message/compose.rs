@@ -204,10 +204,7 @@ fn body(draft: &Draft) -> Result<MimePart<'_>, ComposeError> {
                 }
                 ct.to_owned()
             }
-            _ => mime_guess::from_path(file_name)
-                .first_or_octet_stream()
-                .essence_str()
-                .to_owned(),
+            _ => sniff(file_name, &attachment.data),
         };
         let part = MimePart::new(ContentType::new(content_type), attachment.data.as_slice());
         let content_id = attachment.content_id.as_deref().map(|id| {
@@ -364,6 +361,22 @@ fn generated_id(domain: &str) -> String {
         "mailsink.localhost"
     };
     format!("{:032x}@{domain}", rand::random::<u128>())
+}
+
+/// The media type of an attachment given without one: from the file name's
+/// extension, else from the bytes themselves (as Mailpit's send API does),
+/// else text when the bytes are UTF-8.
+fn sniff(file_name: &str, data: &[u8]) -> String {
+    if let Some(guess) = mime_guess::from_path(file_name).first() {
+        return guess.essence_str().to_owned();
+    }
+    if let Some(kind) = infer::get(data) {
+        return kind.mime_type().to_owned();
+    }
+    if std::str::from_utf8(data).is_ok() {
+        return "text/plain".to_owned();
+    }
+    "application/octet-stream".to_owned()
 }
 
 fn has_control(s: &str) -> bool {

@@ -15,11 +15,13 @@ pub mod tree;
 pub mod unsubscribe;
 pub mod view;
 
+use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Address, MessageParser};
 use serde::{Deserialize, Serialize};
 
-/// Longest snippet kept for the list view, in characters.
-const SNIPPET_CHARS: usize = 250;
+/// Longest snippet kept for the list view, in characters (Mailpit's 200),
+/// before the "..." that marks a cut.
+const SNIPPET_CHARS: usize = 200;
 /// Headers left out of the header index: trace headers every message has and
 /// signatures nobody searches, which together would cost more to index than
 /// the rest of a small message.
@@ -108,7 +110,11 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
         .map(|text| text.into_owned())
         .unwrap_or_default();
     truncate_at_char(&mut body_text, INDEXED_BODY_BYTES);
-    let snippet = snippet(&body_text);
+    // Like Mailpit, the snippet prefers what the HTML part says.
+    let snippet = match message.body_html(0) {
+        Some(html) if message.html_body_count() > 0 => snippet(&html_to_text(&html)),
+        _ => snippet(&body_text),
+    };
     let files = Files::of(&message);
     let from = mailboxes(message.from()).into_iter().next();
     let tags = tags::from_message(
@@ -210,20 +216,28 @@ fn envelope_only(recipients: &[&str], named: &[&Mailbox]) -> Vec<Mailbox> {
     hidden
 }
 
-/// The first words of the body on one line, whitespace collapsed.
+/// The first words of the body on one line, whitespace collapsed, cut at
+/// [`SNIPPET_CHARS`] with "..." as Mailpit does.
 fn snippet(body: &str) -> String {
     let mut out = String::new();
+    let mut cut = false;
     for word in body.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(word);
-        if out.chars().count() >= SNIPPET_CHARS {
+        if out.chars().count() > SNIPPET_CHARS {
+            cut = true;
             break;
         }
     }
-    if let Some((cut, _)) = out.char_indices().nth(SNIPPET_CHARS) {
-        out.truncate(cut);
+    if let Some((end, _)) = out.char_indices().nth(SNIPPET_CHARS) {
+        out.truncate(end);
+        cut = true;
+    }
+    if cut {
+        out.truncate(out.trim_end().len());
+        out.push_str("...");
     }
     out
 }
@@ -297,6 +311,17 @@ Hello   there,\r\n  world.\r\n";
     #[test]
     fn snippet_is_capped_on_a_char_boundary() {
         let long = "ü".repeat(400);
-        assert_eq!(snippet(&long).chars().count(), SNIPPET_CHARS);
+        let cut = snippet(&long);
+        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 3);
+        assert!(cut.ends_with("..."));
+        assert_eq!(snippet("short  text\n"), "short text");
+    }
+
+    #[test]
+    fn snippet_prefers_the_html_part() {
+        let mail = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nPlain body.\r\n\
+--b\r\nContent-Type: text/html\r\n\r\n<p>HTML <b>body</b>.</p>\r\n--b--\r\n";
+        assert_eq!(parse(mail, &[]).summary.snippet, "HTML body.");
     }
 }

@@ -31,17 +31,18 @@ pub(crate) fn insert(
     let columns = &message.columns;
     let size = message.data.len() as u64;
     conn.prepare_cached(
-        "INSERT INTO messages (public_id, received_at, size, mail_from, rcpt_to, helo,
-             client_addr, auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs,
+        "INSERT INTO messages (public_id, received_at, size, served_size, mail_from, rcpt_to,
+             helo, client_addr, auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs,
              cc_addrs, bcc_addrs, reply_to_addrs, sent_at, message_id, attachments,
              inline_parts, snippet, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23)",
+             ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
         message.id.as_str(),
         message.received_at.timestamp_millis(),
         size,
+        columns.served_size,
         env.mail_from,
         columns.rcpt_to,
         env.helo,
@@ -64,6 +65,11 @@ pub(crate) fn insert(
         message.data,
     ])?;
     let rowid = conn.last_insert_rowid();
+    let mut add_recipient =
+        conn.prepare_cached("INSERT OR IGNORE INTO recipients (address, message) VALUES (?1, ?2)")?;
+    for rcpt in &env.recipients {
+        add_recipient.execute(params![rcpt.address, rowid])?;
+    }
     add_tags(conn, rowid, &summary.tags)?;
     let NewMessage {
         id,
@@ -139,7 +145,7 @@ pub(crate) fn delete(
         pending.clear();
         conn.execute_batch(
             "DELETE FROM search; DELETE FROM search_body; DELETE FROM message_tags;
-             DELETE FROM tags; DELETE FROM messages;",
+             DELETE FROM tags; DELETE FROM recipients; DELETE FROM hidden; DELETE FROM messages;",
         )?;
         return Ok(ids.into_iter().map(|(_, id)| id).collect());
     }
@@ -156,14 +162,35 @@ fn delete_rows(
 ) -> Result<(), Error> {
     let mut drop_row = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
     let mut drop_tags = conn.prepare_cached("DELETE FROM message_tags WHERE message = ?1")?;
+    // The recipients' keys come from the row itself, so the delete uses the index.
+    let mut drop_recipients = conn.prepare_cached(
+        "DELETE FROM recipients WHERE message = ?1 AND address IN (
+             SELECT value ->> 'address' FROM json_each((SELECT rcpt_to FROM messages WHERE id = ?1)))",
+    )?;
+    let mut drop_hidden = conn.prepare_cached("DELETE FROM hidden WHERE message = ?1")?;
     for &(rowid, _) in victims {
         if !pending.forget(rowid) {
             index::remove(conn, rowid)?;
         }
         drop_tags.execute([rowid])?;
+        drop_recipients.execute([rowid])?;
+        drop_hidden.execute([rowid])?;
         drop_row.execute([rowid])?;
     }
     Ok(())
+}
+
+/// Removes messages from one address owner's mailbox only; returns how many
+/// were there.
+pub(crate) fn hide(conn: &Connection, owner: &str, ids: &[MessageId]) -> Result<usize, Error> {
+    let mut hide = conn.prepare_cached(
+        "INSERT OR IGNORE INTO hidden (owner, message) SELECT ?1, id FROM messages WHERE public_id = ?2",
+    )?;
+    let mut n = 0;
+    for id in ids {
+        n += hide.execute(params![owner, id.as_str()])?;
+    }
+    Ok(n)
 }
 
 /// Marks the target's messages read or unread; returns the IDs that changed.

@@ -24,7 +24,10 @@ use std::thread::JoinHandle;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use changes::Target;
-pub use model::{Envelope, InvalidId, MessageId, MessageMeta, NewMessage, Recipient};
+pub use model::{
+    Envelope, InvalidId, MaildropEntry, MessageId, MessageMeta, NewMessage, Owner, Recipient,
+    served_size,
+};
 pub use queries::{Filter, Page, Totals};
 pub use retention::Retention;
 pub use search::{Query, SearchError};
@@ -193,6 +196,25 @@ impl Store {
     /// Marks messages read or unread; returns how many changed.
     pub async fn set_read(&self, target: Target, read: bool) -> Result<usize, Error> {
         self.submit(|reply| Job::SetRead(target, read, reply)).await
+    }
+
+    /// An owner's mailbox (SPEC §3), oldest first: every message for the
+    /// catch-all, the mail delivered to an address for an address owner.
+    pub async fn maildrop(&self, owner: Owner) -> Result<Vec<MaildropEntry>, Error> {
+        self.read(move |conn| queries::maildrop(conn, &owner)).await
+    }
+
+    /// Removes messages from an owner's mailbox: for the catch-all that deletes
+    /// them; an address owner only stops seeing them. Returns how many went.
+    pub async fn remove_from_mailbox(
+        &self,
+        owner: Owner,
+        ids: Vec<MessageId>,
+    ) -> Result<usize, Error> {
+        match owner {
+            Owner::CatchAll => self.delete(Target::Ids(ids)).await,
+            Owner::Address(address) => self.submit(|reply| Job::Hide(address, ids, reply)).await,
+        }
     }
 
     /// Replaces the tags of each listed message; returns how many exist.

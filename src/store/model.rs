@@ -97,6 +97,45 @@ impl Envelope {
     }
 }
 
+/// Who reads a mailbox over POP3 or IMAP (SPEC §3): a login that is an email
+/// address owns the mailbox of mail delivered to it; any other login is the
+/// catch-all, whose mailbox is every message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    CatchAll,
+    Address(String),
+}
+
+impl Owner {
+    /// The owner a login name stands for.
+    pub fn of_login(user: &str) -> Self {
+        match user.split_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+                Self::Address(user.to_owned())
+            }
+            _ => Self::CatchAll,
+        }
+    }
+}
+
+/// One message of a mailbox, as POP3 lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaildropEntry {
+    pub id: MessageId,
+    /// Bytes as served: bare LFs counted as CRLF.
+    pub served_size: u64,
+}
+
+/// The size of `data` as POP3 and IMAP serve it: every bare LF as CRLF, and
+/// a CRLF after a last line that has none.
+pub fn served_size(data: &[u8]) -> u64 {
+    let bare_lfs = memchr::memchr_iter(b'\n', data)
+        .filter(|&at| at == 0 || data[at - 1] != b'\r')
+        .count();
+    let unterminated = !data.is_empty() && !data.ends_with(b"\n");
+    (data.len() + bare_lfs + 2 * usize::from(unterminated)) as u64
+}
+
 /// A message ready to be committed.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -114,6 +153,7 @@ pub struct NewMessage {
 /// Serialised address lists and index text.
 #[derive(Debug, Clone)]
 pub(super) struct Columns {
+    pub(super) served_size: u64,
     pub(super) rcpt_to: String,
     pub(super) from: Option<String>,
     pub(super) to: String,
@@ -135,6 +175,7 @@ impl NewMessage {
         let summary = parsed.summary.clone();
         parsed.summary.tags.clear();
         let columns = Columns {
+            served_size: served_size(&data),
             rcpt_to: json(&envelope.recipients),
             from: summary.from.as_ref().map(json),
             to: json(&summary.to),
@@ -172,6 +213,20 @@ pub struct MessageMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owners_and_served_sizes() {
+        assert_eq!(
+            Owner::of_login("Bob@Example.com"),
+            Owner::Address("Bob@Example.com".into())
+        );
+        assert_eq!(Owner::of_login("admin"), Owner::CatchAll);
+        assert_eq!(Owner::of_login("@x"), Owner::CatchAll);
+        assert_eq!(served_size(b"a\r\nb\nc\n"), 9);
+        assert_eq!(served_size(b"\n"), 2);
+        assert_eq!(served_size(b"a"), 3);
+        assert_eq!(served_size(b""), 0);
+    }
 
     #[test]
     fn ids_round_trip_and_reject_junk() {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::Error;
-use super::model::{Envelope, MessageId, MessageMeta};
+use super::model::{Envelope, MaildropEntry, MessageId, MessageMeta, Owner};
 use super::search::Query;
 use super::search::sql::Condition;
 use crate::message::{Mailbox, Summary};
@@ -135,6 +135,36 @@ pub(crate) fn latest(
         .prepare_cached(&sql)?
         .query_row(params_from_iter(&condition.params), row_to_meta)
         .optional()?)
+}
+
+/// An owner's mailbox, oldest first.
+pub(crate) fn maildrop(conn: &Connection, owner: &Owner) -> Result<Vec<MaildropEntry>, Error> {
+    let entry = |row: &Row<'_>| -> rusqlite::Result<MaildropEntry> {
+        let id: String = row.get(0)?;
+        Ok(MaildropEntry {
+            id: id
+                .parse()
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            served_size: row.get(1)?,
+        })
+    };
+    let entries = match owner {
+        Owner::CatchAll => conn
+            .prepare_cached("SELECT public_id, served_size FROM messages ORDER BY id")?
+            .query_map([], entry)?
+            .collect::<Result<_, _>>()?,
+        Owner::Address(address) => conn
+            .prepare_cached(
+                "SELECT m.public_id, m.served_size FROM recipients r
+                 JOIN messages m ON m.id = r.message
+                 WHERE r.address = ?1
+                   AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
+                 ORDER BY m.id",
+            )?
+            .query_map([address], entry)?
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(entries)
 }
 
 /// One message's metadata.

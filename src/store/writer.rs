@@ -32,6 +32,8 @@ pub(crate) enum Job {
     Insert(Box<NewMessage>, Reply<Arc<MessageMeta>>),
     Delete(Target, Reply<usize>),
     SetRead(Target, bool, Reply<usize>),
+    /// Remove messages from one address owner's mailbox only.
+    Hide(String, Vec<MessageId>, Reply<usize>),
     /// Replace the tags of these messages.
     SetTags(Vec<MessageId>, Vec<String>, Reply<usize>),
     RenameTag(String, String, Reply<usize>),
@@ -64,6 +66,7 @@ impl Job {
             Job::Insert(_, reply) => drop(reply.send(Err(error.clone()))),
             Job::Delete(_, reply)
             | Job::SetRead(_, _, reply)
+            | Job::Hide(_, _, reply)
             | Job::SetTags(_, _, reply)
             | Job::RenameTag(_, _, reply)
             | Job::DeleteTag(_, reply)
@@ -280,6 +283,10 @@ fn apply(tx: &Transaction<'_>, job: Job, pending: &mut Pending) -> Done {
         Job::SetRead(target, read, reply) => {
             let result = in_savepoint(tx, |sp| changes::set_read(sp, &target, read));
             Done::changed(reply, result, |ids| StoreEvent::ReadChanged { ids, read })
+        }
+        Job::Hide(owner, ids, reply) => {
+            let result = in_savepoint(tx, |sp| changes::hide(sp, &owner, &ids));
+            Done::Counted(reply, result, None)
         }
         Job::SetTags(ids, tags, reply) => {
             let result = in_savepoint(tx, |sp| changes::set_tags(sp, &ids, &tags));

@@ -54,6 +54,16 @@ pub fn app(state: AppState) -> Router {
         .route("/static/mailsink.css", get(stylesheet))
         .with_state(state)
         .merge(api)
+        .fallback(not_found)
+}
+
+/// Unknown routes answer as Go's router does for Mailpit.
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "404 page not found\n",
+    )
 }
 
 /// Serves `router` on `listener` until `cancel` fires, then finishes open requests.

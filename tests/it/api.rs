@@ -222,7 +222,7 @@ async fn a_message_opens_marks_read_and_peeks() {
             "Message not found",
         ),
         ("/api/v1/message/not-an-id", 404, "Message not found"),
-        ("/api/v1/nothing", 404, ""),
+        ("/api/v1/nothing", 404, "404 page not found"),
     ] {
         let (got, body) = api.call(Method::GET, path, None).await;
         assert_eq!(got.as_u16(), status, "{path}");
