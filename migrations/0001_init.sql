@@ -6,6 +6,7 @@ CREATE TABLE messages (
     public_id      TEXT    NOT NULL UNIQUE,  -- the ID in SMTP replies, the API and the UI
     received_at    INTEGER NOT NULL,         -- unix time, milliseconds
     size           INTEGER NOT NULL,         -- length of data
+    served_size    INTEGER NOT NULL,         -- length with bare LFs as CRLF, as POP3 and IMAP serve it
     is_read        INTEGER NOT NULL DEFAULT 0,
     mail_from      TEXT    NOT NULL,         -- reverse-path, '' for the null sender
     rcpt_to        TEXT    NOT NULL,         -- JSON: every RCPT TO in order, with DSN parameters
@@ -30,6 +31,21 @@ CREATE TABLE messages (
 );
 -- Unread messages only: keeps the unread count an index lookup.
 CREATE INDEX messages_unread ON messages (id) WHERE is_read = 0;
+
+-- Envelope recipients by address: the mailboxes of address logins (POP3, IMAP).
+CREATE TABLE recipients (
+    address TEXT    NOT NULL COLLATE NOCASE,
+    message INTEGER NOT NULL,  -- messages.id
+    PRIMARY KEY (address, message)
+) WITHOUT ROWID;
+
+-- Messages an address login removed from its own mailbox; everyone else
+-- still sees them.
+CREATE TABLE hidden (
+    owner   TEXT    NOT NULL COLLATE NOCASE,
+    message INTEGER NOT NULL,  -- messages.id
+    PRIMARY KEY (owner, message)
+) WITHOUT ROWID;
 
 -- Tags, shared by every message; names compare case-insensitively.
 CREATE TABLE tags (

@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Listen};
 use crate::stats::Stats;
 use crate::store::{Retention, Store};
-use crate::{auth, smtp, store, tls, web};
+use crate::{auth, pop3, smtp, store, tls, web};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error("TLS: {0}")]
     Tls(#[from] tls::Error),
-    #[error("SMTP credentials: {0}")]
+    #[error("credentials: {0}")]
     Credentials(#[from] auth::CredentialsError),
 }
 
@@ -36,6 +36,8 @@ pub enum Error {
 pub struct Addresses {
     pub smtp: Option<SocketAddr>,
     pub smtps: Option<SocketAddr>,
+    pub pop3: Option<SocketAddr>,
+    pub pop3s: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
 }
 
@@ -48,6 +50,9 @@ pub struct App {
     smtp: smtp::Server,
     smtp_listener: Option<TcpListener>,
     smtps_listener: Option<TcpListener>,
+    pop3: pop3::Server,
+    pop3_listener: Option<TcpListener>,
+    pop3s_listener: Option<TcpListener>,
     http_listener: Option<TcpListener>,
     addresses: Addresses,
     retention: Retention,
@@ -58,6 +63,7 @@ impl App {
     /// Opens the store and binds every listener that is on.
     pub async fn build(config: Config) -> Result<Self, Error> {
         let credentials = config.smtp_credentials()?;
+        let pop3_credentials = config.pop3_credentials()?;
         let tls = tls::acceptor(
             config.tls_cert.as_deref(),
             config.tls_key.as_deref(),
@@ -66,10 +72,14 @@ impl App {
         let store = Store::open(config.db.as_deref(), config.db_sync)?;
         let smtp_listener = bind("SMTP", config.smtp_addr).await?;
         let smtps_listener = bind("SMTPS", config.smtps_addr).await?;
+        let pop3_listener = bind("POP3", config.pop3_addr).await?;
+        let pop3s_listener = bind("POP3S", config.pop3s_addr).await?;
         let http_listener = bind("HTTP", config.http_addr).await?;
         let addresses = Addresses {
             smtp: local_addr(&smtp_listener),
             smtps: local_addr(&smtps_listener),
+            pop3: local_addr(&pop3_listener),
+            pop3s: local_addr(&pop3s_listener),
             http: local_addr(&http_listener),
         };
         let cancel = CancellationToken::new();
@@ -83,7 +93,21 @@ impl App {
             max_connections: config.smtp_max_connections as usize,
         };
         let stats = Arc::new(Stats::default());
+        let pop3 = pop3::Server::new(
+            pop3::Settings {
+                hostname: config.hostname.clone(),
+                credentials: pop3_credentials,
+                idle_timeout: config.pop3_idle_timeout,
+                max_connections: config.smtp_max_connections as usize,
+            },
+            store.clone(),
+            tls.clone(),
+            cancel.clone(),
+        );
         Ok(Self {
+            pop3,
+            pop3_listener,
+            pop3s_listener,
             hostname: settings.hostname.clone(),
             max_message_size: settings.max_message_size,
             smtp: smtp::Server::new(
@@ -134,6 +158,14 @@ impl App {
                 tracker.spawn(async move { smtp.serve(listener, implicit_tls, sessions).await });
             }
         }
+        let pop3 = Arc::new(self.pop3);
+        for (listener, implicit_tls) in [(self.pop3_listener, false), (self.pop3s_listener, true)] {
+            if let Some(listener) = listener {
+                let pop3 = Arc::clone(&pop3);
+                let sessions = tracker.clone();
+                tracker.spawn(async move { pop3.serve(listener, implicit_tls, sessions).await });
+            }
+        }
         if let Some(listener) = self.http_listener {
             let router = web::app(web::AppState {
                 store: self.store.clone(),
@@ -154,6 +186,7 @@ impl App {
         tracker.close();
         tracker.wait().await;
         drop(smtp);
+        drop(pop3);
         self.store.close().await;
     }
 }

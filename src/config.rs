@@ -64,6 +64,22 @@ pub struct Config {
     /// Implicit-TLS SMTP listener address (conventionally port 1465), or "off".
     #[arg(long, env = "MAILSINK_SMTPS_ADDR", default_value = "off")]
     pub smtps_addr: Listen,
+    /// POP3 listener address, or "off".
+    #[arg(long, env = "MAILSINK_POP3_ADDR", default_value = "127.0.0.1:1110")]
+    pub pop3_addr: Listen,
+    /// Implicit-TLS POP3 listener address (conventionally port 1995), or "off".
+    #[arg(long, env = "MAILSINK_POP3S_ADDR", default_value = "off")]
+    pub pop3s_addr: Listen,
+    /// Require these POP3 credentials: "user:pass[,user:pass…]". Without it any
+    /// login is accepted.
+    #[arg(long, env = "MAILSINK_POP3_AUTH", conflicts_with = "pop3_auth_file")]
+    pub pop3_auth: Option<Credentials>,
+    /// Require the POP3 credentials in the "user:pass" lines of this file.
+    #[arg(long, env = "MAILSINK_POP3_AUTH_FILE")]
+    pub pop3_auth_file: Option<PathBuf>,
+    /// Close a POP3 session that sends nothing for this long (RFC 1939: at least 10 minutes).
+    #[arg(long, env = "MAILSINK_POP3_IDLE_TIMEOUT", default_value = "10m", value_parser = parse_duration)]
+    pub pop3_idle_timeout: Duration,
     /// HTTP listener address (web UI and API), or "off".
     #[arg(long, env = "MAILSINK_HTTP_ADDR", default_value = "127.0.0.1:8025")]
     pub http_addr: Listen,
@@ -131,11 +147,23 @@ impl Config {
 
     /// The SMTP credentials, read from --smtp-auth or --smtp-auth-file.
     pub fn smtp_credentials(&self) -> Result<Credentials, crate::auth::CredentialsError> {
-        match (&self.smtp_auth, &self.smtp_auth_file) {
-            (Some(credentials), _) => Ok(credentials.clone()),
-            (None, Some(path)) => Credentials::from_file(path),
-            (None, None) => Ok(Credentials::AcceptAny),
-        }
+        credentials(&self.smtp_auth, &self.smtp_auth_file)
+    }
+
+    /// The POP3 credentials, read from --pop3-auth or --pop3-auth-file.
+    pub fn pop3_credentials(&self) -> Result<Credentials, crate::auth::CredentialsError> {
+        credentials(&self.pop3_auth, &self.pop3_auth_file)
+    }
+}
+
+fn credentials(
+    list: &Option<Credentials>,
+    file: &Option<PathBuf>,
+) -> Result<Credentials, crate::auth::CredentialsError> {
+    match (list, file) {
+        (Some(credentials), _) => Ok(credentials.clone()),
+        (None, Some(path)) => Credentials::from_file(path),
+        (None, None) => Ok(Credentials::AcceptAny),
     }
 }
 
@@ -286,6 +314,9 @@ mod tests {
         assert_eq!(c.smtp_addr.to_string(), "127.0.0.1:1025");
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8025");
         assert_eq!(c.smtps_addr, Listen::Off);
+        assert_eq!(c.pop3_addr.to_string(), "127.0.0.1:1110");
+        assert_eq!(c.pop3s_addr, Listen::Off);
+        assert_eq!(c.pop3_idle_timeout, Duration::from_secs(600));
         assert_eq!(c.max_message_size, ByteSize(50 << 20));
         assert_eq!(c.smtp_max_recipients, 1000);
         assert_eq!(c.smtp_max_line_length, 512);

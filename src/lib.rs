@@ -10,6 +10,7 @@
 //! - [`tls`]: the server certificate, from PEM files or generated with rcgen.
 //! - [`auth`]: credentials and the SASL mechanisms shared by the mail protocols.
 //! - [`smtp`]: the SMTP listener and session state machine.
+//! - [`pop3`]: the POP3 listener: each login's mailbox, snapshotted at login.
 //! - [`message`]: parsing received bytes into the summary kept for listing and search.
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.
@@ -30,6 +31,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod message;
+mod net;
+pub mod pop3;
 pub mod smtp;
 pub mod stats;
 pub mod store;

@@ -49,6 +49,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for (name, addr) in [
         ("smtp", addresses.smtp),
         ("smtps", addresses.smtps),
+        ("pop3", addresses.pop3),
+        ("pop3s", addresses.pop3s),
         ("http", addresses.http),
     ] {
         if let Some(addr) = addr {

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -72,43 +71,24 @@ impl Server {
     /// Accepts connections on `listener` until shutdown; sessions are spawned on
     /// `tracker` so shutdown can wait for them.
     pub async fn serve(&self, listener: TcpListener, implicit_tls: bool, tracker: TaskTracker) {
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            let accepted = tokio::select! {
-                () = self.ctx.cancel.cancelled() => return,
-                accepted = listener.accept() => accepted,
-            };
-            let (stream, peer) = match accepted {
-                Ok(pair) => {
-                    backoff = Duration::from_millis(10);
-                    pair
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: wait, then go on.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                    continue;
-                }
-            };
-            let ctx = Arc::clone(&self.ctx);
-            match Arc::clone(&self.slots).try_acquire_owned() {
-                Ok(slot) => {
-                    tracker.spawn(async move {
-                        handle(stream, peer, ctx, implicit_tls).await;
-                        drop(slot);
-                    });
-                }
-                Err(_) => {
-                    tracker.spawn(refuse(stream, ctx));
-                }
-            }
-        }
+        let refusal: Arc<str> = format!(
+            "421 4.7.0 {} Error: too many connections, try again later\r\n",
+            self.ctx.settings.hostname
+        )
+        .into();
+        crate::net::accept(
+            listener,
+            &self.ctx.cancel,
+            &tracker,
+            &self.slots,
+            refusal,
+            |stream, peer| handle(stream, peer, Arc::clone(&self.ctx), implicit_tls),
+        )
+        .await;
     }
 }
 
 async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit_tls: bool) {
-    let _ = stream.set_nodelay(true);
     let result = if implicit_tls {
         serve_tls(stream, peer, &ctx, true).await
     } else {
@@ -148,14 +128,4 @@ async fn serve_tls(
         .run(greet)
         .await
         .map(|_| ())
-}
-
-/// Over the connection cap: say so and hang up (RFC 5321 §3.1 allows 421 as greeting).
-async fn refuse(mut stream: TcpStream, ctx: Arc<Context>) {
-    let reply = format!(
-        "421 4.7.0 {} Error: too many connections, try again later\r\n",
-        ctx.settings.hostname
-    );
-    let _ = stream.write_all(reply.as_bytes()).await;
-    let _ = stream.shutdown().await;
 }

@@ -27,6 +27,19 @@ fn help_documents_every_option_with_its_default() {
             "MAILSINK_HTTP_ADDR",
             "[default: 127.0.0.1:8025]",
         ),
+        (
+            "--pop3-addr",
+            "MAILSINK_POP3_ADDR",
+            "[default: 127.0.0.1:1110]",
+        ),
+        ("--pop3s-addr", "MAILSINK_POP3S_ADDR", "[default: off]"),
+        ("--pop3-auth", "MAILSINK_POP3_AUTH", ""),
+        ("--pop3-auth-file", "MAILSINK_POP3_AUTH_FILE", ""),
+        (
+            "--pop3-idle-timeout",
+            "MAILSINK_POP3_IDLE_TIMEOUT",
+            "[default: 10m]",
+        ),
         ("--hostname", "MAILSINK_HOSTNAME", "[default: mailsink]"),
         ("--tls-cert", "MAILSINK_TLS_CERT", ""),
         ("--tls-key", "MAILSINK_TLS_KEY", ""),
@@ -98,6 +111,9 @@ fn bad_values_are_refused_naming_the_option() {
             "--smtp-max-connections",
         ),
         (&["--smtp-auth", "alice"], "--smtp-auth"),
+        (&["--pop3-auth", "alice"], "--pop3-auth"),
+        (&["--pop3-addr", "nowhere"], "--pop3-addr"),
+        (&["--pop3-idle-timeout", "0s"], "--pop3-idle-timeout"),
         (&["--hostname", "bad host"], "--hostname"),
         (&["--log-level", "loud=="], "--log-level"),
         (&["--log-format", "xml"], "--log-format"),
@@ -130,7 +146,17 @@ fn environment_variables_are_checked_like_flags() {
 fn start_up_failures_are_explained() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let output = run_mailsink(&["--smtp-addr", &addr, "--http-addr", "off"], &[]);
+    let output = run_mailsink(
+        &[
+            "--smtp-addr",
+            &addr,
+            "--http-addr",
+            "off",
+            "--pop3-addr",
+            "off",
+        ],
+        &[],
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains(&format!("cannot listen for SMTP on {addr}")),

@@ -21,6 +21,8 @@ use mailsink::store::{MessageId, MessageMeta, Store};
 pub struct TestApp {
     pub smtp: SocketAddr,
     pub smtps: Option<SocketAddr>,
+    pub pop3: SocketAddr,
+    pub pop3s: Option<SocketAddr>,
     pub http: SocketAddr,
     pub store: Store,
     pub db_path: PathBuf,
@@ -36,6 +38,8 @@ pub fn test_config(db: &std::path::Path, extra: &[&str]) -> Config {
         "--smtp-addr",
         "127.0.0.1:0",
         "--http-addr",
+        "127.0.0.1:0",
+        "--pop3-addr",
         "127.0.0.1:0",
         "--hostname",
         "mailsink.test",
@@ -68,6 +72,8 @@ impl TestApp {
         Self {
             smtp: addresses.smtp.expect("SMTP is on"),
             smtps: addresses.smtps,
+            pop3: addresses.pop3.expect("POP3 is on"),
+            pop3s: addresses.pop3s,
             http: addresses.http.expect("HTTP is on"),
             store,
             db_path,

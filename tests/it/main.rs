@@ -8,6 +8,8 @@ mod clients_python;
 mod clients_swaks;
 mod durability;
 mod harness;
+mod npm;
+mod pop3_raw;
 mod process;
 mod search;
 mod smtp_raw;

@@ -30,6 +30,8 @@ impl Process {
             "127.0.0.1:0",
             "--http-addr",
             "127.0.0.1:0",
+            "--pop3-addr",
+            "127.0.0.1:0",
             "--log-format",
             "json",
         ];

@@ -1,0 +1,7 @@
+//! What the mail protocols share: a buffered line connection and the accept
+//! loop with its connection cap.
+
+pub(crate) mod conn;
+mod listener;
+
+pub(crate) use listener::accept;

@@ -1,0 +1,121 @@
+//! The POP3 listener: serves each login its mailbox (SPEC §3 and §5), in
+//! plaintext with STLS or with implicit TLS (POP3S).
+
+mod command;
+mod maildrop;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Credentials;
+use crate::store::Store;
+use session::{Outcome, Session};
+
+pub use command::{Command, ParseError};
+
+/// POP3's identity and limits, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub hostname: String,
+    pub credentials: Credentials,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// What every session shares.
+pub(crate) struct Context {
+    pub(crate) settings: Settings,
+    pub(crate) store: Store,
+    pub(crate) tls: TlsAcceptor,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// The POP3 service: one or two bound listeners sharing one connection cap.
+pub struct Server {
+    ctx: Arc<Context>,
+    slots: Arc<Semaphore>,
+}
+
+impl Server {
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        tls: TlsAcceptor,
+        cancel: CancellationToken,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(settings.max_connections));
+        Self {
+            ctx: Arc::new(Context {
+                settings,
+                store,
+                tls,
+                cancel,
+            }),
+            slots,
+        }
+    }
+
+    /// Accepts connections until shutdown, spawning sessions on `tracker`.
+    pub async fn serve(&self, listener: TcpListener, implicit_tls: bool, tracker: TaskTracker) {
+        let refusal: Arc<str> = "-ERR [SYS/TEMP] too many connections, try again later\r\n".into();
+        crate::net::accept(
+            listener,
+            &self.ctx.cancel,
+            &tracker,
+            &self.slots,
+            refusal,
+            |stream, peer| handle(stream, peer, Arc::clone(&self.ctx), implicit_tls),
+        )
+        .await;
+    }
+}
+
+async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit_tls: bool) {
+    let result = if implicit_tls {
+        serve_tls(stream, peer, &ctx, true).await
+    } else {
+        match Session::new(stream, Arc::clone(&ctx), peer, false)
+            .run(true)
+            .await
+        {
+            Ok(Outcome::StartTls(stream)) => serve_tls(stream, peer, &ctx, false).await,
+            Ok(Outcome::Closed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, client = %peer, "POP3 session ended with an I/O error");
+    }
+}
+
+async fn serve_tls(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: &Arc<Context>,
+    greet: bool,
+) -> std::io::Result<()> {
+    let handshake = tokio::time::timeout(ctx.settings.idle_timeout, ctx.tls.accept(stream));
+    let stream = tokio::select! {
+        () = ctx.cancel.cancelled() => return Ok(()),
+        handshake = handshake => match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, client = %peer, "POP3 TLS handshake failed");
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        },
+    };
+    Session::new(stream, Arc::clone(ctx), peer, true)
+        .run(greet)
+        .await
+        .map(|_| ())
+}
