@@ -3,5 +3,6 @@
 
 pub(crate) mod conn;
 mod listener;
+pub(crate) mod starttls;
 
 pub(crate) use listener::accept;

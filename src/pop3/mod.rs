@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Credentials;
+use crate::net::starttls::{self, Tls};
 use crate::store::Store;
-use session::{Outcome, Session};
+use session::Session;
 
 pub use command::{Command, ParseError};
 
@@ -79,43 +80,24 @@ impl Server {
 }
 
 async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit_tls: bool) {
-    let result = if implicit_tls {
-        serve_tls(stream, peer, &ctx, true).await
-    } else {
-        match Session::new(stream, Arc::clone(&ctx), peer, false)
-            .run(true)
-            .await
-        {
-            Ok(Outcome::StartTls(stream)) => serve_tls(stream, peer, &ctx, false).await,
-            Ok(Outcome::Closed) => Ok(()),
-            Err(e) => Err(e),
-        }
+    let secure_ctx = Arc::clone(&ctx);
+    let tls = Tls {
+        acceptor: &ctx.tls,
+        timeout: ctx.settings.idle_timeout,
+        cancel: &ctx.cancel,
     };
-    if let Err(error) = result {
-        tracing::debug!(%error, client = %peer, "POP3 session ended with an I/O error");
-    }
-}
-
-async fn serve_tls(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ctx: &Arc<Context>,
-    greet: bool,
-) -> std::io::Result<()> {
-    let handshake = tokio::time::timeout(ctx.settings.idle_timeout, ctx.tls.accept(stream));
-    let stream = tokio::select! {
-        () = ctx.cancel.cancelled() => return Ok(()),
-        handshake = handshake => match handshake {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                tracing::debug!(%error, client = %peer, "POP3 TLS handshake failed");
-                return Ok(());
-            }
-            Err(_) => return Ok(()),
+    starttls::serve(
+        stream,
+        peer,
+        implicit_tls,
+        tls,
+        |stream| Session::new(stream, Arc::clone(&ctx), peer, false).run(true),
+        move |stream, greet| async move {
+            Session::new(stream, secure_ctx, peer, true)
+                .run(greet)
+                .await
+                .map(|_| ())
         },
-    };
-    Session::new(stream, Arc::clone(ctx), peer, true)
-        .run(greet)
-        .await
-        .map(|_| ())
+    )
+    .await;
 }

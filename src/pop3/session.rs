@@ -15,19 +15,13 @@ use super::command::{Command, ParseError};
 use super::maildrop::{Maildrop, served};
 use crate::auth::{Credentials, Exchange, Mechanism, Step};
 use crate::net::conn::{Conn, Interrupt, Line};
+use crate::net::starttls::Outcome;
 use crate::store::Owner;
 
 /// Longest command line accepted (RFC 2449 allows 255 octets; clients send less).
 const MAX_LINE: usize = 1024;
 /// SASL responses may be long (RFC 5034 §4).
 const MAX_AUTH_LINE: usize = 12288;
-
-/// How the session ended.
-pub(crate) enum Outcome<S> {
-    Closed,
-    /// The client asked for TLS: the raw stream, to be wrapped and served again.
-    StartTls(S),
-}
 
 /// RFC 1939's states. TRANSACTION holds the maildrop snapshotted at login.
 enum State {

@@ -15,18 +15,12 @@ use super::Context;
 use super::conn::{Body, Conn, Interrupt, Line};
 use super::trace;
 use crate::auth::{Exchange, Mechanism, Step};
+use crate::net::starttls::Outcome;
 use crate::store::{Envelope, MessageId, NewMessage, Recipient};
 
 /// RFC 4954 §4: a server must accept AUTH lines of at least 12288 octets.
 const MAX_AUTH_LINE: usize = 12288;
 const TOO_LARGE: &str = "552 5.3.4 Error: message size exceeds fixed maximum message size";
-
-/// How the session ended.
-pub(crate) enum Outcome<S> {
-    Closed,
-    /// The client asked for TLS: the raw stream, to be wrapped and served again.
-    StartTls(S),
-}
 
 /// The client's HELO/EHLO.
 #[derive(Debug, Clone)]

@@ -283,6 +283,16 @@ impl Store {
         self.read(queries::tags).await
     }
 
+    /// The names of the tags in use, sorted.
+    pub async fn tag_names(&self) -> Result<Vec<String>, Error> {
+        Ok(self
+            .tags()
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
+    }
+
     /// The database file's size in bytes.
     pub async fn database_size(&self) -> Result<u64, Error> {
         self.read(queries::database_size).await

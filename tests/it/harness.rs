@@ -96,6 +96,15 @@ impl TestApp {
         self.store.list(0, 100_000).await.expect("list messages")
     }
 
+    /// Every stored message's subject, newest first.
+    pub async fn subjects(&self) -> Vec<String> {
+        self.messages()
+            .await
+            .into_iter()
+            .map(|m| m.summary.subject)
+            .collect()
+    }
+
     /// Waits (polling with a deadline) until `n` messages are stored.
     pub async fn wait_for_messages(&self, n: usize) -> Vec<MessageMeta> {
         let deadline = Instant::now() + Duration::from_secs(10);

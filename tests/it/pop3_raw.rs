@@ -245,12 +245,7 @@ async fn maildrops_follow_the_envelope_and_deletions_their_owner() {
     assert!(all.command("STAT").await.starts_with("+OK 3 "));
     all.expect("DELE 3", "+OK").await;
     all.expect("QUIT", "+OK").await;
-    let subjects: Vec<_> = app
-        .messages()
-        .await
-        .into_iter()
-        .map(|m| m.summary.subject)
-        .collect();
+    let subjects = app.subjects().await;
     assert_eq!(subjects, ["for both", "for alice"]);
 }
 

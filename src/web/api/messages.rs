@@ -18,13 +18,7 @@ pub async fn summary(state: &ApiState, filter: Filter) -> Result<MessagesSummary
     let start = filter.offset;
     let page = state.store.page(filter).await?;
     let totals = state.store.totals().await?;
-    let tags = state
-        .store
-        .tags()
-        .await?
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    let tags = state.store.tag_names().await?;
     Ok(MessagesSummary::new(&page, totals, start, tags))
 }
 

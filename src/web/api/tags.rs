@@ -15,14 +15,7 @@ use crate::message::tags;
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tags", summary = "Every tag in use",
     responses((status = 200, body = Vec<String>)))]
 pub async fn list_tags(State(state): State<ApiState>) -> Result<Json<Vec<String>>, ApiError> {
-    let names = state
-        .store
-        .tags()
-        .await?
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    Ok(Json(names))
+    Ok(Json(state.store.tag_names().await?))
 }
 
 /// Field names match in any case.
