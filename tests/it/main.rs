@@ -9,6 +9,7 @@ mod clients_swaks;
 mod durability;
 mod harness;
 mod npm;
+mod pop3_clients;
 mod pop3_raw;
 mod process;
 mod search;
