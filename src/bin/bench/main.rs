@@ -27,9 +27,29 @@
 //! only once a message is committed, and smtp-source exits non-zero on any
 //! other reply, so a clean run means every message was stored.
 //!
+//! `--api` instead measures the REST API's latency with a full mailbox while
+//! mail keeps arriving. Mailsink starts with its HTTP listener on a free
+//! loopback port and is filled with 100,000 messages of 1 KB
+//! (`--api-messages`) by the pipelining client: message n has subject
+//! `order n` and goes to `user{n % 1000}@example.com`, so a search for one
+//! recipient is selective. Then, while the pipelining client keeps sending
+//! from a thread of its own (`--api-ingest-connections`, 10 by default,
+//! paced to `--api-ingest-rate`, 100 msg/s by default, 0 for as fast as
+//! Mailsink answers), the benchmark times 2,000 requests of each kind
+//! (`--api-requests`), one at a time over keep-alive connections:
+//! `GET /api/v1/messages?limit=50`, a search
+//! `GET /api/v1/search?query=to:userN@example.com&limit=50` for a random N,
+//! and `GET /api/v1/message/{ID}?peek=1` for a random stored message. It
+//! reports p50, p90, p99 and maximum latency against a target of p99 under
+//! 10 ms, failed requests, the ingestion rate meanwhile, and Mailsink's
+//! resident memory after filling and after the requests (target under
+//! 100 MiB). With `--quick` it uses a tenth of the messages and requests.
+//! It needs no Postfix tools.
+//!
 //! # Running
 //!
-//! It needs `smtp-source` and `smtp-sink` from Debian's `postfix` package:
+//! It needs `smtp-source` and `smtp-sink` from Debian's `postfix` package
+//! (except for `--api`):
 //!
 //! ```text
 //! echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
@@ -37,6 +57,7 @@
 //! cargo build --release --bin mailsink --bin bench
 //! cargo run --release --bin bench -- --quick      # smoke run, about a minute
 //! cargo run --release --bin bench > bench.md      # full run, a few minutes
+//! cargo run --release --bin bench -- --api > api.md   # API latency, a few minutes
 //! ```
 //!
 //! The report goes to stdout as Markdown, progress to stderr. All traffic
@@ -44,6 +65,8 @@
 //! fails or is interrupted with Ctrl-C. It is a tool for people, not a test:
 //! it asserts nothing about speed.
 
+mod api;
+mod http;
 mod machine;
 mod memory;
 mod pipeline;
@@ -67,6 +90,10 @@ use crate::tools::Tools;
 
 /// `--quick` divides the message counts by this.
 const QUICK_DIVISOR: u32 = 10;
+/// The pace of the mail sent while API requests are timed, in messages per
+/// second: steady traffic that keeps the writer busy without growing the
+/// mailbox much during the measurement.
+const DEFAULT_INGEST_RATE: u32 = 100;
 
 /// Measures Mailsink's SMTP ingestion against Postfix's smtp-sink and prints
 /// a Markdown report.
@@ -103,6 +130,30 @@ struct Args {
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     memory_messages: u32,
 
+    /// Instead of the throughput table, fill Mailsink with --api-messages
+    /// messages and time REST API requests while mail keeps arriving.
+    #[arg(long, conflicts_with = "memory_test")]
+    api: bool,
+
+    /// Messages in the mailbox before the API requests start.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    api_messages: u32,
+
+    /// Timed API requests of each kind.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    api_requests: u32,
+
+    /// Connections that keep sending mail while the API requests are timed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    api_ingest_connections: u32,
+
+    /// Messages per second, over all its connections, that the mail sent
+    /// while the API requests are timed is paced to; 0 sends as fast as
+    /// Mailsink answers.
+    #[arg(long, value_name = "MSG_PER_SEC", default_value_t = DEFAULT_INGEST_RATE,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    api_ingest_rate: u32,
+
     /// The Mailsink binary [default: `mailsink` next to this binary].
     #[arg(long, value_name = "PATH")]
     mailsink: Option<PathBuf>,
@@ -125,6 +176,23 @@ impl Args {
             small: scale(self.messages),
             large: scale(self.large_messages),
             pipeline_connections: self.pipeline_connections,
+        }
+    }
+
+    fn api_settings(&self) -> api::Settings {
+        let scale = |count: u32| {
+            if self.quick {
+                (count / QUICK_DIVISOR).max(1)
+            } else {
+                count
+            }
+        };
+        api::Settings {
+            messages: scale(self.api_messages),
+            requests: scale(self.api_requests),
+            fill_connections: self.pipeline_connections,
+            ingest_connections: self.api_ingest_connections,
+            ingest_rate: (self.api_ingest_rate > 0).then_some(self.api_ingest_rate),
         }
     }
 }
@@ -152,7 +220,12 @@ async fn main() -> ExitCode {
 
 /// Runs what the arguments ask for and returns the report.
 async fn run(args: &Args) -> Result<String> {
-    let tools = Tools::locate()?;
+    // The API benchmark is the one mode that needs no Postfix tools.
+    let tools = if args.api {
+        None
+    } else {
+        Some(Tools::locate()?)
+    };
     let mailsink = mailsink_binary(args.mailsink.as_deref())?;
     let machine = Machine::detect();
     // Holds both servers' logs and Mailsink's database; removed at the end,
@@ -161,6 +234,10 @@ async fn run(args: &Args) -> Result<String> {
         .prefix("mailsink-bench-")
         .tempdir()
         .context("creating a temporary directory")?;
+    let Some(tools) = tools else {
+        // Only --api leaves `tools` empty.
+        return api::run(&mailsink, &machine, args.api_settings(), dir.path()).await;
+    };
     if args.memory_test {
         return memory::run(
             &tools,

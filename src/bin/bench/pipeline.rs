@@ -3,7 +3,12 @@
 //! client keeps many connections open and pipelines every transaction
 //! (RFC 2920: MAIL, RCPT and DATA in one write, then the body), or sends it
 //! whole as one BDAT chunk (RFC 3030), to find the server's own ceiling.
+//!
+//! The API benchmark uses it too: with numbered messages to many recipients,
+//! so that searches can be selective, and as a background load that runs
+//! until it is told to stop.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,12 +16,32 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, ensure};
 use tokio::task::JoinSet;
-use tokio::time::timeout;
+use tokio::time::{MissedTickBehavior, interval, sleep};
 
 use crate::smtp::{CLIENT_NAME, Connection, RECIPIENT, Reply, SENDER};
 
 /// Body line length (without CRLF), under RFC 5322's 78-character advice.
 const BODY_LINE_CHARS: usize = 76;
+/// Distinct recipients of numbered messages: message `n` goes to
+/// `user{n % USERS}@example.com`.
+pub const USERS: u64 = 1000;
+
+/// Who each message goes to and what its subject says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressing {
+    /// Every message to [`RECIPIENT`], subject `Mailsink bench C.S`.
+    Fixed,
+    /// Message number `n` goes to [`numbered_recipient`]`(n)` with subject
+    /// `order n`. Numbers start at `first` and interleave the connections
+    /// (connection `c` sends `first + c`, `first + c + connections`, …), so
+    /// a run that ends early leaves few gaps.
+    Numbered { first: u64 },
+}
+
+/// The recipient of numbered message `n`.
+pub fn numbered_recipient(n: u64) -> String {
+    format!("user{}@example.com", n % USERS)
+}
 
 /// One run of the client.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +52,10 @@ pub struct PipelineLoad {
     pub body_bytes: usize,
     /// Send each message as one `BDAT n LAST` chunk instead of DATA.
     pub bdat: bool,
+    pub addressing: Addressing,
+    /// Least time between the starts of two messages on one connection;
+    /// `None` sends as fast as the server answers.
+    pub pace: Option<Duration>,
 }
 
 impl PipelineLoad {
@@ -41,6 +70,10 @@ pub struct PipelineOutcome {
     pub accepted: u64,
     /// Messages rejected, or never sent because their connection failed.
     pub failed: u64,
+    /// Messages the server refused (part of `failed`).
+    pub rejected: u64,
+    /// Connections that broke or could not be opened.
+    pub connection_errors: u64,
     pub elapsed: Duration,
     /// The first rejection or connection error, to show in the report.
     pub first_error: Option<String>,
@@ -50,6 +83,8 @@ pub struct PipelineOutcome {
 #[derive(Default)]
 struct Shared {
     accepted: AtomicU64,
+    rejected: AtomicU64,
+    connection_errors: AtomicU64,
     first_error: Mutex<Option<String>>,
 }
 
@@ -67,32 +102,63 @@ impl Shared {
 
 /// What every message of a run has in common, built once per run.
 struct Payload {
-    /// MAIL and RCPT, which open every transaction.
+    /// MAIL and RCPT, which open every transaction, for fixed addressing.
     envelope: Vec<u8>,
     body: Vec<u8>,
     date: String,
     /// Distinguishes Message-IDs of different runs into the same database.
     run_id: u64,
+    addressing: Addressing,
+    connections: u32,
 }
 
 impl Payload {
-    fn new(body_bytes: usize) -> Self {
+    fn new(load: &PipelineLoad) -> Self {
         Self {
             envelope: format!("MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RECIPIENT}>\r\n").into_bytes(),
-            body: message_body(body_bytes),
+            body: message_body(load.body_bytes),
             date: chrono::Utc::now().to_rfc2822(),
             run_id: rand::random(),
+            addressing: load.addressing,
+            connections: load.connections,
+        }
+    }
+
+    /// The number of a numbered message.
+    fn number(&self, first: u64, connection: u32, sequence: u32) -> u64 {
+        first + u64::from(sequence) * u64::from(self.connections) + u64::from(connection)
+    }
+
+    /// MAIL and RCPT for one message.
+    fn envelope(&self, connection: u32, sequence: u32) -> Cow<'_, [u8]> {
+        match self.addressing {
+            Addressing::Fixed => Cow::Borrowed(&self.envelope),
+            Addressing::Numbered { first } => {
+                let to = numbered_recipient(self.number(first, connection, sequence));
+                Cow::Owned(format!("MAIL FROM:<{SENDER}>\r\nRCPT TO:<{to}>\r\n").into_bytes())
+            }
         }
     }
 
     /// Headers with a unique Message-ID, as a real client would send.
     fn header(&self, connection: u32, sequence: u32) -> Vec<u8> {
         let (run, date) = (self.run_id, &self.date);
-        format!(
-            "From: <{SENDER}>\r\nTo: <{RECIPIENT}>\r\nDate: {date}\r\n\
-             Subject: Mailsink bench {connection}.{sequence}\r\n\
-             Message-ID: <{run:016x}.{connection}.{sequence}@{CLIENT_NAME}>\r\n\r\n"
-        )
+        match self.addressing {
+            Addressing::Fixed => format!(
+                "From: <{SENDER}>\r\nTo: <{RECIPIENT}>\r\nDate: {date}\r\n\
+                 Subject: Mailsink bench {connection}.{sequence}\r\n\
+                 Message-ID: <{run:016x}.{connection}.{sequence}@{CLIENT_NAME}>\r\n\r\n"
+            ),
+            Addressing::Numbered { first } => {
+                let n = self.number(first, connection, sequence);
+                let to = numbered_recipient(n);
+                format!(
+                    "From: <{SENDER}>\r\nTo: <{to}>\r\nDate: {date}\r\n\
+                     Subject: order {n}\r\n\
+                     Message-ID: <{run:016x}.{n}@{CLIENT_NAME}>\r\n\r\n"
+                )
+            }
+        }
         .into_bytes()
     }
 }
@@ -100,7 +166,24 @@ impl Payload {
 /// Runs the load against `addr`; connections still busy after `limit` are
 /// abandoned and their unsent messages count as failed.
 pub async fn run(addr: SocketAddr, load: PipelineLoad, limit: Duration) -> PipelineOutcome {
-    let payload = Arc::new(Payload::new(load.body_bytes));
+    let (mut outcome, finished) = run_until(addr, load, sleep(limit)).await;
+    if !finished {
+        outcome
+            .first_error
+            .get_or_insert(format!("connections still busy after {limit:?}"));
+    }
+    outcome
+}
+
+/// Runs the load against `addr` until every connection is done or `stop`
+/// completes; connections still busy then are abandoned mid-message. The
+/// flag says whether every connection finished.
+pub async fn run_until(
+    addr: SocketAddr,
+    load: PipelineLoad,
+    stop: impl Future<Output = ()>,
+) -> (PipelineOutcome, bool) {
+    let payload = Arc::new(Payload::new(&load));
     let shared = Arc::new(Shared::default());
     let started = Instant::now();
     let mut tasks = JoinSet::new();
@@ -115,8 +198,11 @@ pub async fn run(addr: SocketAddr, load: PipelineLoad, limit: Duration) -> Pipel
         tasks.spawn(client.run());
     }
     let all_done = async { while tasks.join_next().await.is_some() {} };
-    if timeout(limit, all_done).await.is_err() {
-        shared.note_error(format!("connections still busy after {limit:?}"));
+    let finished = tokio::select! {
+        () = all_done => true,
+        () = stop => false,
+    };
+    if !finished {
         tasks.abort_all();
     }
     let elapsed = started.elapsed();
@@ -126,12 +212,15 @@ pub async fn run(addr: SocketAddr, load: PipelineLoad, limit: Duration) -> Pipel
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    PipelineOutcome {
+    let outcome = PipelineOutcome {
         accepted,
         failed: load.total_messages().saturating_sub(accepted),
+        rejected: shared.rejected.load(Ordering::Relaxed),
+        connection_errors: shared.connection_errors.load(Ordering::Relaxed),
         elapsed,
         first_error,
-    }
+    };
+    (outcome, finished)
 }
 
 /// One connection's share of the load.
@@ -146,6 +235,9 @@ struct Client {
 impl Client {
     async fn run(self) {
         if let Err(error) = self.send_all().await {
+            self.shared
+                .connection_errors
+                .fetch_add(1, Ordering::Relaxed);
             self.shared
                 .note_error(format!("connection {}: {error:#}", self.connection));
         }
@@ -164,7 +256,15 @@ impl Client {
             keywords.iter().any(|k| k == "PIPELINING") && keywords.iter().any(|k| k == needed),
             "the server does not announce {needed}"
         );
+        let mut pace = self.load.pace.map(|period| {
+            let mut ticks = interval(period);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            ticks
+        });
         for sequence in 0..self.load.messages_per_connection {
+            if let Some(ticks) = &mut pace {
+                ticks.tick().await;
+            }
             let verdict = if self.load.bdat {
                 send_bdat(&mut conn, &self.payload, self.connection, sequence).await?
             } else {
@@ -175,6 +275,7 @@ impl Client {
                     self.shared.accepted.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(rejection) => {
+                    self.shared.rejected.fetch_add(1, Ordering::Relaxed);
                     self.shared.note_error(format!("rejected: {rejection}"));
                     // Clear whatever part of the transaction was accepted so
                     // the next MAIL is not refused as nested.
@@ -199,7 +300,7 @@ async fn send_data(
     connection: u32,
     sequence: u32,
 ) -> Verdict {
-    conn.send(&payload.envelope).await?;
+    conn.send(&payload.envelope(connection, sequence)).await?;
     conn.send(b"DATA\r\n").await?;
     conn.flush().await?;
     let mail = conn.reply().await?;
@@ -226,7 +327,7 @@ async fn send_bdat(
 ) -> Verdict {
     let header = payload.header(connection, sequence);
     let size = header.len() + payload.body.len();
-    conn.send(&payload.envelope).await?;
+    conn.send(&payload.envelope(connection, sequence)).await?;
     conn.send(format!("BDAT {size} LAST\r\n").as_bytes())
         .await?;
     conn.send(&header).await?;
@@ -294,6 +395,51 @@ mod tests {
             assert!(text.split("\r\n").all(|line| !line.starts_with('.')));
             assert!(text.split("\r\n").all(|line| line.len() <= BODY_LINE_CHARS));
         }
+    }
+
+    fn load(addressing: Addressing) -> PipelineLoad {
+        PipelineLoad {
+            connections: 3,
+            messages_per_connection: 2,
+            body_bytes: 100,
+            bdat: false,
+            addressing,
+            pace: None,
+        }
+    }
+
+    #[test]
+    fn numbered_messages_interleave_connections_and_spread_recipients() {
+        let payload = Payload::new(&load(Addressing::Numbered { first: 1998 }));
+        // Connection 1, second message: 1998 + 1 * 3 + 1.
+        let header = String::from_utf8(payload.header(1, 1)).expect("ASCII");
+        assert!(header.contains("To: <user2@example.com>\r\n"), "{header}");
+        assert!(header.contains("Subject: order 2002\r\n"), "{header}");
+        let envelope = payload.envelope(1, 1);
+        assert_eq!(
+            envelope.as_ref(),
+            b"MAIL FROM:<bench@example.com>\r\nRCPT TO:<user2@example.com>\r\n"
+        );
+        let mut numbers: Vec<u64> = (0..3)
+            .flat_map(|c| (0..2).map(move |s| (c, s)))
+            .map(|(c, s)| payload.number(1998, c, s))
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1998..2004).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn fixed_messages_keep_the_one_recipient() {
+        let payload = Payload::new(&load(Addressing::Fixed));
+        let header = String::from_utf8(payload.header(2, 1)).expect("ASCII");
+        assert!(
+            header.contains(&format!("To: <{RECIPIENT}>\r\n")),
+            "{header}"
+        );
+        assert!(
+            header.contains("Subject: Mailsink bench 2.1\r\n"),
+            "{header}"
+        );
     }
 
     fn reply(code: u16) -> Reply {

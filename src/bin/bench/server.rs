@@ -30,6 +30,8 @@ pub struct Server {
     name: &'static str,
     child: Child,
     addr: SocketAddr,
+    /// Mailsink's HTTP listener, when it has one.
+    http_addr: Option<SocketAddr>,
     log: PathBuf,
     command_line: String,
 }
@@ -57,6 +59,7 @@ impl Server {
             name,
             child,
             addr,
+            http_addr: None,
             log,
             command_line,
         })
@@ -68,6 +71,11 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The HTTP listener's address, if the server has one.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     pub fn pid(&self) -> u32 {
@@ -140,9 +148,26 @@ impl Drop for Server {
     }
 }
 
-/// Starts Mailsink on a free loopback port with a fresh database in `dir`.
+/// Starts Mailsink on a free loopback port with a fresh database in `dir`,
+/// without its HTTP listener.
 pub async fn start_mailsink(binary: &Path, dir: &Path) -> Result<Server> {
+    mailsink(binary, dir, false).await
+}
+
+/// Starts Mailsink as [`start_mailsink`] does, with its HTTP listener on
+/// another free loopback port ([`Server::http_addr`]). Returns once SMTP
+/// greets; the HTTP listener may take a moment longer.
+pub async fn start_mailsink_with_http(binary: &Path, dir: &Path) -> Result<Server> {
+    mailsink(binary, dir, true).await
+}
+
+async fn mailsink(binary: &Path, dir: &Path, with_http: bool) -> Result<Server> {
     let addr = free_loopback_addr()?;
+    let http_addr = if with_http {
+        Some(free_loopback_addr()?)
+    } else {
+        None
+    };
     let mut command = Command::new(binary);
     // Mailsink reads its settings from MAILSINK_* variables too; clearing
     // them keeps one developer's environment (say, required SMTP AUTH or
@@ -156,10 +181,13 @@ pub async fn start_mailsink(binary: &Path, dir: &Path) -> Result<Server> {
         .arg("serve")
         .arg("--smtp-addr")
         .arg(addr.to_string())
-        .args(["--http-addr", "off", "--db"])
+        .arg("--http-addr")
+        .arg(http_addr.map_or_else(|| "off".to_owned(), |http| http.to_string()))
+        .arg("--db")
         .arg(dir.join("bench.db"))
         .args(["--log-level", "warn"]);
     let mut server = Server::spawn("Mailsink", command, addr, dir.join("mailsink.log"))?;
+    server.http_addr = http_addr;
     server.wait_until_ready().await?;
     Ok(server)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::machine;
-use crate::pipeline::{self, PipelineLoad};
+use crate::pipeline::{self, Addressing, PipelineLoad};
 use crate::report::size_label;
 use crate::server::Server;
 use crate::source::{self, SourceLoad};
@@ -137,6 +137,8 @@ pub fn plan(counts: Counts) -> Vec<Load> {
                 messages_per_connection: (messages / connections).max(1),
                 body_bytes,
                 bdat,
+                addressing: Addressing::Fixed,
+                pace: None,
             }));
         }
     }
