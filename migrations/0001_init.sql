@@ -29,8 +29,19 @@ CREATE TABLE messages (
     snippet        TEXT    NOT NULL,
     data           BLOB    NOT NULL          -- trace headers, then the client's bytes unchanged
 );
--- Unread messages only: keeps the unread count an index lookup.
-CREATE INDEX messages_unread ON messages (id) WHERE is_read = 0;
+-- The mailbox counts, kept by triggers so reading them costs nothing at any size.
+CREATE TABLE totals (messages INTEGER NOT NULL, unread INTEGER NOT NULL);
+INSERT INTO totals (messages, unread) VALUES (0, 0);
+CREATE TRIGGER totals_insert AFTER INSERT ON messages BEGIN
+    UPDATE totals SET messages = messages + 1, unread = unread + (NEW.is_read = 0);
+END;
+CREATE TRIGGER totals_delete AFTER DELETE ON messages BEGIN
+    UPDATE totals SET messages = messages - 1, unread = unread - (OLD.is_read = 0);
+END;
+CREATE TRIGGER totals_read AFTER UPDATE OF is_read ON messages
+WHEN OLD.is_read != NEW.is_read BEGIN
+    UPDATE totals SET unread = unread + (NEW.is_read = 0) - (OLD.is_read = 0);
+END;
 
 -- Envelope recipients by address: the mailboxes of address logins (POP3, IMAP).
 CREATE TABLE recipients (

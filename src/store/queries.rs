@@ -68,46 +68,63 @@ fn condition(filter: &Filter) -> Condition {
 
 /// A page of the messages matching `filter`, with the match counts.
 pub(crate) fn page(conn: &Connection, filter: &Filter) -> Result<Page, Error> {
-    let condition = condition(filter);
     let limit = filter
         .limit
-        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
-    let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
+    if filter.query.is_none() && filter.before.is_none() {
+        let sql =
+            format!("SELECT {META_COLUMNS} FROM messages m ORDER BY m.id DESC LIMIT ?1 OFFSET ?2");
+        let messages = conn
+            .prepare_cached(&sql)?
+            .query_map(
+                [
+                    i64::try_from(limit).unwrap_or(-1),
+                    i64::try_from(offset).unwrap_or(i64::MAX),
+                ],
+                row_to_meta,
+            )?
+            .collect::<Result<_, _>>()?;
+        let totals = totals(conn)?;
+        return Ok(Page {
+            messages,
+            matched: totals.messages,
+            matched_unread: totals.unread,
+        });
+    }
+    // One evaluation of the condition gives both the counts and the page:
+    // a full-text match is the expensive part, and it runs once.
+    let condition = condition(filter);
     let sql = format!(
-        "SELECT {META_COLUMNS} FROM messages m WHERE {} ORDER BY m.id DESC LIMIT {limit} OFFSET {offset}",
+        "SELECT m.id, m.is_read FROM messages m WHERE {} ORDER BY m.id DESC",
         condition.sql
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(&condition.params), row_to_meta)?;
-    let messages = rows.collect::<Result<_, _>>()?;
-    let (matched, matched_unread) = if filter.query.is_none() && filter.before.is_none() {
-        let totals = totals(conn)?;
-        (totals.messages, totals.unread)
-    } else {
-        let sql = format!(
-            "SELECT count(*), coalesce(sum(m.is_read = 0), 0) FROM messages m WHERE {}",
-            condition.sql
-        );
-        conn.prepare_cached(&sql)?
-            .query_row(params_from_iter(&condition.params), |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?
-    };
+    let hits: Vec<(i64, bool)> = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(&condition.params), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let by_id = format!("SELECT {META_COLUMNS} FROM messages m WHERE m.id = ?1");
+    let mut fetch = conn.prepare_cached(&by_id)?;
+    let messages = hits
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(rowid, _)| fetch.query_row([rowid], row_to_meta))
+        .collect::<Result<_, _>>()?;
     Ok(Page {
         messages,
-        matched,
-        matched_unread,
+        matched: hits.len() as u64,
+        matched_unread: hits.iter().filter(|(_, read)| !read).count() as u64,
     })
 }
 
 /// Messages and unread messages in the whole store.
 pub(crate) fn totals(conn: &Connection) -> Result<Totals, Error> {
-    // Both counts come from indexes: public_id's and the partial unread index.
+    // Kept up to date by triggers (see the schema).
     Ok(conn
-        .prepare_cached(
-            "SELECT (SELECT count(*) FROM messages),
-                    (SELECT count(*) FROM messages WHERE is_read = 0)",
-        )?
+        .prepare_cached("SELECT messages, unread FROM totals")?
         .query_row([], |row| {
             Ok(Totals {
                 messages: row.get(0)?,

@@ -131,6 +131,19 @@ impl Condition {
     /// Substring match in the indexed columns, or in the summary columns when
     /// the text is too short for trigrams.
     fn text(&mut self, indexed: &[&str], summary: &[&str], text: &str) {
+        if !indexed.is_empty()
+            && let Some(at) = text.find('@').filter(|&at| at >= 2)
+        {
+            // A domain is shared by many messages, and its trigrams make the
+            // phrase slow to match: find the rows with the part up to the '@'
+            // in the index, then check the whole text on those few rows.
+            self.sql
+                .push_str("(m.id IN (SELECT rowid FROM search WHERE search MATCH ?) AND ");
+            self.bind(fts(indexed, &text[..=at]));
+            self.like_any(summary, text);
+            self.sql.push(')');
+            return;
+        }
         if text.chars().count() >= 3 {
             self.sql
                 .push_str("m.id IN (SELECT rowid FROM search WHERE search MATCH ?)");
@@ -141,6 +154,11 @@ impl Condition {
             self.sql.push('0');
             return;
         }
+        self.like_any(summary, text);
+    }
+
+    /// `text` anywhere in one of the summary columns.
+    fn like_any(&mut self, summary: &[&str], text: &str) {
         self.sql.push('(');
         for (i, column) in summary.iter().enumerate() {
             if i > 0 {
@@ -259,6 +277,26 @@ mod tests {
                 Value::Integer(1024),
             ]
         );
+    }
+
+    #[test]
+    fn addresses_look_up_the_local_part_and_check_the_rest() {
+        let (text, params) = sql("to:bob@example.com");
+        assert_eq!(
+            text,
+            "(m.id IN (SELECT rowid FROM search WHERE search MATCH ?) AND \
+             (m.to_addrs LIKE ? ESCAPE '\\'))"
+        );
+        assert_eq!(
+            params,
+            vec![
+                Value::Text("{to_addrs} : \"bob@\"".into()),
+                Value::Text("%bob@example.com%".into())
+            ]
+        );
+        // Too little before the '@' to use the index.
+        let (text, _) = sql("to:b@example.com");
+        assert!(text.starts_with("m.id IN"), "{text}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::store::{Filter, MessageId, Target};
 pub async fn summary(state: &ApiState, filter: Filter) -> Result<MessagesSummary, ApiError> {
     let start = filter.offset;
     let page = state.store.page(filter).await?;
+    // Cheap: the counts are kept by triggers.
     let totals = state.store.totals().await?;
     let tags = state.store.tag_names().await?;
     Ok(MessagesSummary::new(&page, totals, start, tags))
