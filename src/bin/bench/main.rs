@@ -46,10 +46,27 @@
 //! 100 MiB). With `--quick` it uses a tenth of the messages and requests.
 //! It needs no Postfix tools.
 //!
+//! `--pop3` instead measures how fast one POP3 session downloads a full
+//! maildrop. Mailsink starts with its POP3 listener on a free loopback port
+//! and is filled by the pipelining client with 10,000 messages of 1 KB
+//! (`--pop3-messages`), all to `pop@example.com`. Then one plain-TCP
+//! session logs in as that mailbox (`USER`, `PASS`: Mailsink snapshots the
+//! maildrop at login), sends `STAT`, and retrieves every message with
+//! `RETR 1` … `RETR N` pipelined 100 commands per write, reading each
+//! answer to its final `.` line, then says `QUIT`. It reports the login and
+//! `STAT` times, `RETR` throughput in messages and MB per second, the
+//! messages retrieved against those sent, failed `RETR`s (an `-ERR` or an
+//! empty body), and Mailsink's resident memory afterwards. `--quick` uses a
+//! tenth of the messages. It needs no Postfix tools either.
+//!
+//! Every mode starts Mailsink with the listeners it does not use turned off
+//! (`--http-addr off`, `--pop3-addr off`), so the benchmark never collides
+//! with whatever holds their default ports.
+//!
 //! # Running
 //!
 //! It needs `smtp-source` and `smtp-sink` from Debian's `postfix` package
-//! (except for `--api`):
+//! (except for `--api` and `--pop3`):
 //!
 //! ```text
 //! echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
@@ -58,6 +75,7 @@
 //! cargo run --release --bin bench -- --quick      # smoke run, about a minute
 //! cargo run --release --bin bench > bench.md      # full run, a few minutes
 //! cargo run --release --bin bench -- --api > api.md   # API latency, a few minutes
+//! cargo run --release --bin bench -- --pop3 > pop3.md # POP3 download, under a minute
 //! ```
 //!
 //! The report goes to stdout as Markdown, progress to stderr. All traffic
@@ -70,6 +88,7 @@ mod http;
 mod machine;
 mod memory;
 mod pipeline;
+mod pop3;
 mod report;
 mod server;
 mod smtp;
@@ -154,6 +173,16 @@ struct Args {
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     api_ingest_rate: u32,
 
+    /// Instead of the throughput table, fill one mailbox with
+    /// --pop3-messages messages and time downloading them over one POP3
+    /// connection.
+    #[arg(long, conflicts_with_all = ["memory_test", "api"])]
+    pop3: bool,
+
+    /// Messages in the maildrop the POP3 benchmark downloads.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pop3_messages: u32,
+
     /// The Mailsink binary [default: `mailsink` next to this binary].
     #[arg(long, value_name = "PATH")]
     mailsink: Option<PathBuf>,
@@ -195,6 +224,17 @@ impl Args {
             ingest_rate: (self.api_ingest_rate > 0).then_some(self.api_ingest_rate),
         }
     }
+
+    fn pop3_settings(&self) -> pop3::Settings {
+        pop3::Settings {
+            messages: if self.quick {
+                (self.pop3_messages / QUICK_DIVISOR).max(1)
+            } else {
+                self.pop3_messages
+            },
+            fill_connections: self.pipeline_connections,
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -220,8 +260,8 @@ async fn main() -> ExitCode {
 
 /// Runs what the arguments ask for and returns the report.
 async fn run(args: &Args) -> Result<String> {
-    // The API benchmark is the one mode that needs no Postfix tools.
-    let tools = if args.api {
+    // The API and POP3 benchmarks need no Postfix tools.
+    let tools = if args.api || args.pop3 {
         None
     } else {
         Some(Tools::locate()?)
@@ -235,7 +275,10 @@ async fn run(args: &Args) -> Result<String> {
         .tempdir()
         .context("creating a temporary directory")?;
     let Some(tools) = tools else {
-        // Only --api leaves `tools` empty.
+        // Only --api and --pop3 leave `tools` empty.
+        if args.pop3 {
+            return pop3::run(&mailsink, &machine, args.pop3_settings(), dir.path()).await;
+        }
         return api::run(&mailsink, &machine, args.api_settings(), dir.path()).await;
     };
     if args.memory_test {

@@ -29,8 +29,9 @@ pub const USERS: u64 = 1000;
 /// Who each message goes to and what its subject says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Addressing {
-    /// Every message to [`RECIPIENT`], subject `Mailsink bench C.S`.
-    Fixed,
+    /// Every message to one recipient ([`RECIPIENT`] for the throughput
+    /// loads), subject `Mailsink bench C.S`.
+    Fixed(&'static str),
     /// Message number `n` goes to [`numbered_recipient`]`(n)` with subject
     /// `order n`. Numbers start at `first` and interleave the connections
     /// (connection `c` sends `first + c`, `first + c + connections`, …), so
@@ -114,8 +115,12 @@ struct Payload {
 
 impl Payload {
     fn new(load: &PipelineLoad) -> Self {
+        let to = match load.addressing {
+            Addressing::Fixed(to) => to,
+            Addressing::Numbered { .. } => RECIPIENT,
+        };
         Self {
-            envelope: format!("MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RECIPIENT}>\r\n").into_bytes(),
+            envelope: format!("MAIL FROM:<{SENDER}>\r\nRCPT TO:<{to}>\r\n").into_bytes(),
             body: message_body(load.body_bytes),
             date: chrono::Utc::now().to_rfc2822(),
             run_id: rand::random(),
@@ -132,7 +137,7 @@ impl Payload {
     /// MAIL and RCPT for one message.
     fn envelope(&self, connection: u32, sequence: u32) -> Cow<'_, [u8]> {
         match self.addressing {
-            Addressing::Fixed => Cow::Borrowed(&self.envelope),
+            Addressing::Fixed(_) => Cow::Borrowed(&self.envelope),
             Addressing::Numbered { first } => {
                 let to = numbered_recipient(self.number(first, connection, sequence));
                 Cow::Owned(format!("MAIL FROM:<{SENDER}>\r\nRCPT TO:<{to}>\r\n").into_bytes())
@@ -144,8 +149,8 @@ impl Payload {
     fn header(&self, connection: u32, sequence: u32) -> Vec<u8> {
         let (run, date) = (self.run_id, &self.date);
         match self.addressing {
-            Addressing::Fixed => format!(
-                "From: <{SENDER}>\r\nTo: <{RECIPIENT}>\r\nDate: {date}\r\n\
+            Addressing::Fixed(to) => format!(
+                "From: <{SENDER}>\r\nTo: <{to}>\r\nDate: {date}\r\n\
                  Subject: Mailsink bench {connection}.{sequence}\r\n\
                  Message-ID: <{run:016x}.{connection}.{sequence}@{CLIENT_NAME}>\r\n\r\n"
             ),
@@ -430,7 +435,7 @@ mod tests {
 
     #[test]
     fn fixed_messages_keep_the_one_recipient() {
-        let payload = Payload::new(&load(Addressing::Fixed));
+        let payload = Payload::new(&load(Addressing::Fixed(RECIPIENT)));
         let header = String::from_utf8(payload.header(2, 1)).expect("ASCII");
         assert!(
             header.contains(&format!("To: <{RECIPIENT}>\r\n")),

@@ -32,6 +32,8 @@ pub struct Server {
     addr: SocketAddr,
     /// Mailsink's HTTP listener, when it has one.
     http_addr: Option<SocketAddr>,
+    /// Mailsink's POP3 listener, when it has one.
+    pop3_addr: Option<SocketAddr>,
     log: PathBuf,
     command_line: String,
 }
@@ -60,6 +62,7 @@ impl Server {
             child,
             addr,
             http_addr: None,
+            pop3_addr: None,
             log,
             command_line,
         })
@@ -76,6 +79,11 @@ impl Server {
     /// The HTTP listener's address, if the server has one.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_addr
+    }
+
+    /// The POP3 listener's address, if the server has one.
+    pub fn pop3_addr(&self) -> Option<SocketAddr> {
+        self.pop3_addr
     }
 
     pub fn pid(&self) -> u32 {
@@ -149,25 +157,41 @@ impl Drop for Server {
 }
 
 /// Starts Mailsink on a free loopback port with a fresh database in `dir`,
-/// without its HTTP listener.
+/// without its HTTP and POP3 listeners.
 pub async fn start_mailsink(binary: &Path, dir: &Path) -> Result<Server> {
-    mailsink(binary, dir, false).await
+    mailsink(binary, dir, false, false).await
 }
 
 /// Starts Mailsink as [`start_mailsink`] does, with its HTTP listener on
 /// another free loopback port ([`Server::http_addr`]). Returns once SMTP
 /// greets; the HTTP listener may take a moment longer.
 pub async fn start_mailsink_with_http(binary: &Path, dir: &Path) -> Result<Server> {
-    mailsink(binary, dir, true).await
+    mailsink(binary, dir, true, false).await
 }
 
-async fn mailsink(binary: &Path, dir: &Path, with_http: bool) -> Result<Server> {
+/// Starts Mailsink as [`start_mailsink`] does, with its POP3 listener on
+/// another free loopback port ([`Server::pop3_addr`]). Returns once SMTP
+/// greets.
+pub async fn start_mailsink_with_pop3(binary: &Path, dir: &Path) -> Result<Server> {
+    mailsink(binary, dir, false, true).await
+}
+
+/// Starts Mailsink. Listeners not asked for are turned off, so that the
+/// benchmark never collides with their default ports (POP3's is 1110).
+async fn mailsink(binary: &Path, dir: &Path, with_http: bool, with_pop3: bool) -> Result<Server> {
     let addr = free_loopback_addr()?;
     let http_addr = if with_http {
         Some(free_loopback_addr()?)
     } else {
         None
     };
+    let pop3_addr = if with_pop3 {
+        Some(free_loopback_addr()?)
+    } else {
+        None
+    };
+    let listen =
+        |addr: Option<SocketAddr>| addr.map_or_else(|| "off".to_owned(), |a| a.to_string());
     let mut command = Command::new(binary);
     // Mailsink reads its settings from MAILSINK_* variables too; clearing
     // them keeps one developer's environment (say, required SMTP AUTH or
@@ -182,12 +206,15 @@ async fn mailsink(binary: &Path, dir: &Path, with_http: bool) -> Result<Server> 
         .arg("--smtp-addr")
         .arg(addr.to_string())
         .arg("--http-addr")
-        .arg(http_addr.map_or_else(|| "off".to_owned(), |http| http.to_string()))
+        .arg(listen(http_addr))
+        .arg("--pop3-addr")
+        .arg(listen(pop3_addr))
         .arg("--db")
         .arg(dir.join("bench.db"))
         .args(["--log-level", "warn"]);
     let mut server = Server::spawn("Mailsink", command, addr, dir.join("mailsink.log"))?;
     server.http_addr = http_addr;
+    server.pop3_addr = pop3_addr;
     server.wait_until_ready().await?;
     Ok(server)
 }

@@ -10,6 +10,7 @@ use crate::machine;
 use crate::pipeline::{self, Addressing, PipelineLoad};
 use crate::report::size_label;
 use crate::server::Server;
+use crate::smtp::RECIPIENT;
 use crate::source::{self, SourceLoad};
 use crate::tools::Tools;
 
@@ -137,7 +138,7 @@ pub fn plan(counts: Counts) -> Vec<Load> {
                 messages_per_connection: (messages / connections).max(1),
                 body_bytes,
                 bdat,
-                addressing: Addressing::Fixed,
+                addressing: Addressing::Fixed(RECIPIENT),
                 pace: None,
             }));
         }
