@@ -16,7 +16,7 @@ pub mod unsubscribe;
 pub mod view;
 
 use mail_parser::decoders::html::html_to_text;
-use mail_parser::{Address, MessageParser};
+use mail_parser::{Address, MessageParser, PartType};
 use serde::{Deserialize, Serialize};
 
 /// Longest snippet kept for the list view, in characters (Mailpit's 200),
@@ -110,9 +110,10 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
         .map(|text| text.into_owned())
         .unwrap_or_default();
     truncate_at_char(&mut body_text, INDEXED_BODY_BYTES);
-    // Like Mailpit, the snippet prefers what the HTML part says.
-    let snippet = match message.body_html(0) {
-        Some(html) if message.html_body_count() > 0 => snippet(&html_to_text(&html)),
+    // Like Mailpit, the snippet prefers what an HTML part says. Only a real
+    // one: mail-parser would otherwise render a text body as HTML first.
+    let snippet = match message.html_part(0).map(|part| &part.body) {
+        Some(PartType::Html(html)) => snippet(&html_to_text(html)),
         _ => snippet(&body_text),
     };
     let files = Files::of(&message);
