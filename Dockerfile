@@ -24,10 +24,11 @@ COPY --from=build /rootfs/ /
 # Inside a container every interface is the container's own.
 ENV MAILSINK_SMTP_ADDR=0.0.0.0:1025 \
     MAILSINK_HTTP_ADDR=0.0.0.0:8025 \
+    MAILSINK_POP3_ADDR=0.0.0.0:1110 \
     TMPDIR=/tmp
 USER 65534:65534
 VOLUME /data
-EXPOSE 1025 8025
+EXPOSE 1025 1110 8025
 HEALTHCHECK --interval=15s --timeout=5s --start-period=2s CMD ["/mailsink", "readyz"]
 ENTRYPOINT ["/mailsink"]
 CMD ["serve"]

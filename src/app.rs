@@ -98,6 +98,7 @@ impl App {
                 hostname: config.hostname.clone(),
                 credentials: pop3_credentials,
                 idle_timeout: config.pop3_idle_timeout,
+                // POP3 sessions are few and short; SMTP's cap bounds them too.
                 max_connections: config.smtp_max_connections as usize,
             },
             store.clone(),
