@@ -7,16 +7,16 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::Utc;
 use smtp_proto::{MAIL_BODY_BINARYMIME, MAIL_SMTPUTF8, Request};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+mod auth;
+mod data;
+
 use super::Context;
-use super::conn::{Body, Conn, Interrupt, Line};
-use super::trace;
-use crate::auth::{Exchange, Mechanism, Step};
+use super::conn::{Conn, Interrupt, Line};
 use crate::net::starttls::Outcome;
-use crate::store::{Envelope, MessageId, NewMessage, Recipient};
+use crate::store::{MessageId, Recipient};
 
 /// RFC 4954 §4: a server must accept AUTH lines of at least 12288 octets.
 const MAX_AUTH_LINE: usize = 12288;
@@ -334,127 +334,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.conn.reply("250 2.1.5 Ok");
     }
 
-    async fn data(&mut self) -> Result<Next, Interrupt> {
-        let (greeting, tx) = match &self.phase {
-            Phase::Mail(_, tx) if tx.chunks.is_some() => {
-                self.conn.reply("503 5.5.1 Error: DATA after BDAT");
-                return Ok(Next::Continue);
-            }
-            Phase::Mail(greeting, tx) if !tx.recipients.is_empty() => (greeting, tx),
-            phase => {
-                self.conn.reply(not_ready(phase));
-                return Ok(Next::Continue);
-            }
-        };
-        self.conn.reply("354 End data with <CR><LF>.<CR><LF>");
-        let id = MessageId::generate();
-        let client = Client::of(self.peer, self.tls, &self.auth_user);
-        let mut data = trace_headers(&self.ctx, &client, greeting, tx, &id);
-        let max = self.ctx.settings.max_message_size;
-        match self.conn.data(&mut data, max).await? {
-            Body::TooLarge => {
-                self.end_transaction();
-                self.ctx.stats.rejected();
-                self.conn.reply(TOO_LARGE);
-            }
-            Body::Complete => self.deliver(id, data).await,
-        }
-        Ok(Next::Continue)
-    }
-
-    async fn bdat(&mut self, size: usize, last: bool) -> Result<Next, Interrupt> {
-        let max = self.ctx.settings.max_message_size;
-        let (greeting, tx) = match &mut self.phase {
-            Phase::Mail(greeting, tx) if !tx.recipients.is_empty() => (greeting, tx),
-            phase => {
-                let reply = not_ready(phase);
-                // RFC 3030 §3: the chunk is read even when the command is refused.
-                self.conn.chunk(size, None).await?;
-                self.conn.reply(reply);
-                return Ok(Next::Continue);
-            }
-        };
-        if tx.chunks.is_none() {
-            let id = MessageId::generate();
-            let client = Client::of(self.peer, self.tls, &self.auth_user);
-            let data = trace_headers(&self.ctx, &client, greeting, tx, &id);
-            tx.chunks = Some(Chunks {
-                id,
-                header_len: data.len(),
-                data,
-                too_large: false,
-            });
-        }
-        let chunks = tx.chunks.as_mut().expect("the chunk buffer exists now");
-        if !chunks.too_large && chunks.data.len() - chunks.header_len + size <= max {
-            self.conn.chunk(size, Some(&mut chunks.data)).await?;
-        } else {
-            chunks.too_large = true;
-            chunks.data.truncate(chunks.header_len);
-            self.conn.chunk(size, None).await?;
-        }
-        if !last {
-            let reply = if chunks.too_large {
-                TOO_LARGE.to_owned()
-            } else {
-                format!("250 2.0.0 {size} octets received")
-            };
-            self.conn.reply(&reply);
-            return Ok(Next::Continue);
-        }
-        let chunks = tx.chunks.take().expect("the chunk buffer exists now");
-        if chunks.too_large {
-            self.end_transaction();
-            self.ctx.stats.rejected();
-            self.conn.reply(TOO_LARGE);
-        } else {
-            self.deliver(chunks.id, chunks.data).await;
-        }
-        Ok(Next::Continue)
-    }
-
-    /// Commits the message, then answers: 250 only once it is durable.
-    async fn deliver(&mut self, id: MessageId, data: Vec<u8>) {
-        let Phase::Mail(greeting, tx) = std::mem::take(&mut self.phase) else {
-            unreachable!("deliver is only called inside a transaction");
-        };
-        let envelope = Envelope {
-            mail_from: tx.mail_from,
-            recipients: tx.recipients,
-            helo: greeting.name.clone(),
-            client_addr: self.peer.to_string(),
-            auth_user: self.auth_user.clone(),
-            tls: self.tls,
-            dsn_ret: tx.dsn_ret,
-            dsn_envid: tx.dsn_envid,
-        };
-        self.phase = Phase::Greeted(greeting);
-        let size = data.len();
-        let recipients = envelope.recipients.len();
-        let message = NewMessage::new(id, Utc::now(), envelope, data);
-        match self.ctx.store.insert(message).await {
-            Ok(meta) => {
-                self.ctx.stats.accepted(size);
-                tracing::info!(
-                    id = %meta.id,
-                    from = %meta.envelope.mail_from,
-                    recipients,
-                    size,
-                    client = %self.peer,
-                    "message accepted"
-                );
-                self.conn
-                    .reply(&format!("250 2.0.0 Ok: queued as {}", meta.id));
-            }
-            Err(error) => {
-                self.ctx.stats.rejected();
-                tracing::error!(%error, client = %self.peer, "cannot store a message");
-                self.conn
-                    .reply("451 4.3.0 Error: cannot store the message, try again later");
-            }
-        }
-    }
-
     fn end_transaction(&mut self) {
         self.phase = match std::mem::take(&mut self.phase) {
             Phase::Mail(greeting, _) => Phase::Greeted(greeting),
@@ -477,125 +356,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.conn.reply("220 2.0.0 Ready to start TLS");
         Next::StartTls
     }
-
-    async fn auth(&mut self, mechanism: u64, initial: String) -> Result<Next, Interrupt> {
-        if self.auth_user.is_some() {
-            self.conn.reply("503 5.5.1 Error: already authenticated");
-            return Ok(Next::Continue);
-        }
-        match self.phase {
-            Phase::Connected => {
-                self.conn.reply("503 5.5.1 Error: send EHLO first");
-                return Ok(Next::Continue);
-            }
-            Phase::Mail(..) => {
-                self.conn
-                    .reply("503 5.5.1 Error: MAIL transaction in progress");
-                return Ok(Next::Continue);
-            }
-            Phase::Greeted(_) => {}
-        }
-        let mechanism = match mechanism {
-            smtp_proto::AUTH_PLAIN => Mechanism::Plain,
-            smtp_proto::AUTH_LOGIN => Mechanism::Login,
-            smtp_proto::AUTH_CRAM_MD5 => Mechanism::CramMd5,
-            _ => {
-                self.conn
-                    .reply("504 5.5.4 Error: unrecognized authentication type");
-                return Ok(Next::Continue);
-            }
-        };
-        let initial = (!initial.is_empty()).then_some(initial.as_str());
-        let credentials = &self.ctx.settings.credentials;
-        let (mut exchange, mut step) =
-            Exchange::start(mechanism, initial, &self.ctx.settings.hostname, credentials);
-        loop {
-            match step {
-                Step::Challenge(challenge) => {
-                    use base64::Engine;
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(challenge);
-                    self.conn.reply(&format!("334 {encoded}"));
-                    let line = match self.conn.line(MAX_AUTH_LINE).await? {
-                        Line::Complete(line) => line,
-                        Line::TooLong => {
-                            self.conn
-                                .reply("500 5.5.6 Error: authentication line too long");
-                            return Ok(Next::Continue);
-                        }
-                    };
-                    let text = String::from_utf8_lossy(&line);
-                    step = exchange.respond(&text, &self.ctx.settings.credentials);
-                }
-                Step::Success(user) => {
-                    tracing::debug!(%user, client = %self.peer, "authenticated");
-                    self.auth_user = Some(user);
-                    self.conn.reply("235 2.7.0 Authentication successful");
-                    return Ok(Next::Continue);
-                }
-                Step::Failure => {
-                    self.conn.reply("535 5.7.8 Error: authentication failed");
-                    return Ok(Next::Continue);
-                }
-                Step::Malformed => {
-                    self.conn
-                        .reply("501 5.5.2 Error: cannot decode the authentication response");
-                    return Ok(Next::Continue);
-                }
-                Step::Cancelled => {
-                    self.conn.reply("501 5.7.0 Error: authentication cancelled");
-                    return Ok(Next::Continue);
-                }
-            }
-        }
-    }
-}
-
-/// Why DATA or BDAT cannot start a message in this phase.
-fn not_ready(phase: &Phase) -> &'static str {
-    match phase {
-        Phase::Mail(..) => "554 5.5.1 Error: no valid recipients",
-        Phase::Connected | Phase::Greeted(_) => "503 5.5.1 Error: need RCPT command",
-    }
-}
-
-/// What the trace headers say about the client.
-struct Client<'a> {
-    peer: SocketAddr,
-    tls: bool,
-    auth_user: &'a Option<String>,
-}
-
-impl<'a> Client<'a> {
-    fn of(peer: SocketAddr, tls: bool, auth_user: &'a Option<String>) -> Self {
-        Self {
-            peer,
-            tls,
-            auth_user,
-        }
-    }
-}
-
-fn trace_headers(
-    ctx: &Context,
-    client: &Client<'_>,
-    greeting: &Greeting,
-    tx: &Transaction,
-    id: &MessageId,
-) -> Vec<u8> {
-    trace::headers(&trace::Trace {
-        mail_from: &tx.mail_from,
-        helo: &greeting.name,
-        peer: client.peer.ip(),
-        hostname: &ctx.settings.hostname,
-        id,
-        protocol: trace::protocol(
-            greeting.extended,
-            tx.smtputf8,
-            client.tls,
-            client.auth_user.is_some(),
-        ),
-        at: Utc::now(),
-    })
 }
 
 fn is_auth(line: &[u8]) -> bool {
