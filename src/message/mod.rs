@@ -22,10 +22,17 @@ use serde::{Deserialize, Serialize};
 /// Longest snippet kept for the list view, in characters (Mailpit's 200),
 /// before the "..." that marks a cut.
 const SNIPPET_CHARS: usize = 200;
-/// Headers left out of the header index: trace headers every message has and
-/// signatures nobody searches, which together would cost more to index than
-/// the rest of a small message.
+/// Headers left out of the header index: the ones indexed in columns of
+/// their own (a `header:` search for them looks there), and trace headers and
+/// signatures, which together would cost more to index than the rest of a
+/// small message.
 const UNINDEXED_HEADERS: &[&str] = &[
+    "Subject",
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Reply-To",
     "Received",
     "Return-Path",
     "DKIM-Signature",

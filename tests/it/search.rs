@@ -111,6 +111,12 @@ async fn extensions_or_groups_headers_body_envelope() {
     assert_eq!(c.find("from:billing OR from:news").await, [news, inv]);
     assert_eq!(c.find("(digest OR report) -cc:carol").await, [rep]);
     assert_eq!(c.find("header:X-Mailer:ShopMailer").await, [inv]);
+    assert_eq!(
+        c.find("header:subject:digest").await,
+        [news],
+        "in its own column"
+    );
+    assert_eq!(c.find("header:From:billing").await, [inv]);
     assert!(
         c.find("header:Mailer:ShopMailer").await.is_empty(),
         "names are whole"

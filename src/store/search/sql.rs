@@ -101,6 +101,10 @@ impl Condition {
                 self.sql.push_str("m.received_at > ?");
                 self.bind(at.timestamp_millis());
             }
+            Term::Header(name, text) if header_field(name).is_some() => {
+                let field = header_field(name).expect("checked by the guard");
+                self.term(&Term::Field(field, text.clone()));
+            }
             Term::Header(name, text) => {
                 // Header lines are indexed as "\nName: value", so the name is
                 // anchored at the start of a line.
@@ -184,6 +188,21 @@ const SUMMARY_COLUMNS: &[&str] = &[
     "snippet",
 ];
 const ADDRESS_COLUMNS: &[&str] = &["from_addr", "to_addrs", "cc_addrs", "bcc_addrs", "reply_to"];
+
+/// The field that holds a header indexed in a column of its own.
+fn header_field(name: &str) -> Option<Field> {
+    [
+        ("Subject", Field::Subject),
+        ("From", Field::From),
+        ("To", Field::To),
+        ("Cc", Field::Cc),
+        ("Bcc", Field::Bcc),
+        ("Reply-To", Field::ReplyTo),
+    ]
+    .into_iter()
+    .find(|(header, _)| header.eq_ignore_ascii_case(name))
+    .map(|(_, field)| field)
+}
 
 /// Index columns and summary columns for a field.
 fn columns(field: Field) -> (&'static [&'static str], &'static [&'static str]) {
