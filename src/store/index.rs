@@ -14,7 +14,7 @@ use rusqlite::{Connection, params};
 
 use super::Error;
 use super::model::Recipient;
-use crate::message::{Mailbox, Parsed};
+use crate::message::{Mailbox, Parsed, Summary};
 
 /// Pending text past which the batch is written even under load.
 const MAX_PENDING_BYTES: usize = 4 << 20;
@@ -37,9 +37,10 @@ pub(crate) struct Text {
 }
 
 impl Text {
-    pub(crate) fn new(parsed: Parsed) -> Self {
-        let s = &parsed.summary;
-        Self {
+    /// The index text of a parsed message; takes the texts it needs by value.
+    pub(crate) fn new(parsed: Parsed) -> (Self, Summary) {
+        let s = parsed.summary;
+        let text = Self {
             subject: s.subject.clone(),
             from: addresses(s.from.as_slice()),
             to: addresses(&s.to),
@@ -49,7 +50,8 @@ impl Text {
             headers: parsed.headers_text,
             body: parsed.body_text,
             files: parsed.file_names,
-        }
+        };
+        (text, s)
     }
 
     fn len(&self) -> usize {
@@ -212,7 +214,7 @@ pub(crate) fn catch_up(conn: &mut Connection) -> Result<usize, Error> {
             let data: Vec<u8> = row.get(2)?;
             let rcpts: Vec<Recipient> = serde_json::from_str(&rcpt_to).unwrap_or_default();
             let rcpts: Vec<&str> = rcpts.iter().map(|r| r.address.as_str()).collect();
-            let text = Text::new(crate::message::parse(&data, &rcpts));
+            let (text, _) = Text::new(crate::message::parse(&data, &rcpts));
             pending.push(Row { rowid, text });
         }
     }

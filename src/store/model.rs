@@ -171,9 +171,8 @@ impl NewMessage {
         envelope: Envelope,
         data: Vec<u8>,
     ) -> Self {
-        let mut parsed = crate::message::parse(&data, &envelope.recipient_addresses());
-        let summary = parsed.summary.clone();
-        parsed.summary.tags.clear();
+        let parsed = crate::message::parse(&data, &envelope.recipient_addresses());
+        let (text, summary) = index::Text::new(parsed);
         let columns = Columns {
             served_size: served_size(&data),
             rcpt_to: json(&envelope.recipients),
@@ -182,7 +181,7 @@ impl NewMessage {
             cc: json(&summary.cc),
             bcc: json(&summary.bcc),
             reply_to: json(&summary.reply_to),
-            text: index::Text::new(parsed),
+            text,
         };
         Self {
             id,
