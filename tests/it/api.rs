@@ -581,3 +581,37 @@ async fn the_openapi_document_describes_every_route() {
     assert!(schemas["SendRequest"]["properties"]["ReplyTo"].is_object());
     assert!(schemas["ReadRequest"]["properties"]["IDs"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_message_route_refuses_unknown_ids_and_wrong_methods() {
+    let api = Api::spawn().await;
+    let unknown = "AAAAAAAAAAAAAAAAAAAAAA";
+    for path in [
+        format!("/api/v1/message/{unknown}"),
+        format!("/api/v1/message/{unknown}/headers"),
+        format!("/api/v1/message/{unknown}/raw"),
+        format!("/api/v1/message/{unknown}/part/1"),
+        format!("/api/v1/message/{unknown}/part/1/thumb"),
+        format!("/api/v1/message/{unknown}/extract"),
+        format!("/view/{unknown}.html"),
+        format!("/view/{unknown}.txt"),
+        "/api/v1/message/latest".to_owned(),
+        "/view/latest".to_owned(),
+    ] {
+        let (status, body) = api.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(body.contains("not found"), "{path}: {body}");
+    }
+    for (method, path) in [
+        (Method::POST, "/api/v1/messages"),
+        (Method::PATCH, "/api/v1/search"),
+        (Method::DELETE, "/api/v1/info"),
+        (Method::POST, "/api/v1/tags"),
+        (Method::GET, "/api/v1/send"),
+        (Method::PUT, "/api/v1/wait"),
+        (Method::DELETE, "/api/v1/message/latest/raw"),
+    ] {
+        let (status, _) = api.call(method.clone(), path, None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+}
