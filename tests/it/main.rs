@@ -1,5 +1,6 @@
 mod api;
 mod api_live;
+mod api_mailhog;
 mod cli;
 mod clients;
 mod clients_curl;

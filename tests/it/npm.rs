@@ -1,17 +1,21 @@
-//! The npm `mailpit-api` client, unchanged, against a real Mailsink: node's
-//! test runner runs `tests/npm/mailpit-api.test.mjs`, which calls every
-//! public method of `MailpitClient` and asserts on what comes back, and this
-//! test checks that the whole suite ran and passed.
+//! The npm `mailpit-api` and `mailhog` clients, unchanged, against a real
+//! Mailsink: node's test runner runs `tests/npm/mailpit-api.test.mjs` and
+//! `tests/npm/mailhog.test.mjs`, which call every public method of each
+//! client and assert on what comes back, and this test checks that both
+//! suites ran whole and passed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::harness::TestApp;
 
-/// The tests in the node suite: fewer passing means some did not run.
-const NODE_TESTS: u32 = 13;
+/// The tests in the node suites: fewer passing means some did not run.
+const NODE_TESTS: u32 = 17;
 
-const SUITE: &str = "tests/npm/mailpit-api.test.mjs";
+const SUITES: [&str; 2] = [
+    "tests/npm/mailpit-api.test.mjs",
+    "tests/npm/mailhog.test.mjs",
+];
 
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,8 +53,10 @@ fn summary(printed: &str, name: &str) -> Option<u32> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn mailpit_api_client_works_unchanged() {
-    if !npm_dir().join("node_modules/mailpit-api").exists() {
+async fn mailpit_and_mailhog_clients_work_unchanged() {
+    if !npm_dir().join("node_modules/mailpit-api").exists()
+        || !npm_dir().join("node_modules/mailhog").exists()
+    {
         let mut npm = Command::new("npm");
         npm.args(["ci", "--no-audit", "--no-fund"])
             .current_dir(npm_dir());
@@ -65,7 +71,8 @@ async fn mailpit_api_client_works_unchanged() {
 
     let app = TestApp::spawn().await;
     let mut node = Command::new("node");
-    node.args(["--test", "--test-reporter=tap", SUITE])
+    node.args(["--test", "--test-reporter=tap"])
+        .args(SUITES)
         .current_dir(repo_root())
         .env("MAILSINK_URL", format!("http://{}", app.http))
         .env("MAILSINK_SMTP", app.smtp.to_string());
@@ -74,7 +81,7 @@ async fn mailpit_api_client_works_unchanged() {
     let (pass, fail) = (summary(&printed, "pass"), summary(&printed, "fail"));
     assert!(
         output.status.success() && pass == Some(NODE_TESTS) && fail == Some(0),
-        "node --test {SUITE}: {}, pass {pass:?} of {NODE_TESTS}, fail {fail:?}\n{printed}",
+        "node --test {SUITES:?}: {}, pass {pass:?} of {NODE_TESTS}, fail {fail:?}\n{printed}",
         output.status
     );
 }

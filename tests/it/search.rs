@@ -127,6 +127,8 @@ async fn extensions_or_groups_headers_body_envelope() {
         "the subject is not the body"
     );
     assert_eq!(c.find("envelope-to:audit@").await, [inv]);
+    assert_eq!(c.find("envelope-from:@build.example").await, [rep]);
+    assert!(c.find("envelope-from:alice").await.is_empty());
     // Two characters are below the trigram index: the summary columns still match.
     assert_eq!(c.find("to:bo").await, [news]);
 }

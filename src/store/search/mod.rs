@@ -1,5 +1,5 @@
 //! The search language: Mailpit's syntax plus `OR`, parentheses,
-//! `header:Name:value`, `body:` and `envelope-to:`.
+//! `header:Name:value`, `body:`, `envelope-from:` and `envelope-to:`.
 //!
 //! Words are ANDed; `"quoted phrases"` match as written; a leading `-` or `!`
 //! negates a word or a group. `OR` (upper case) binds tighter than the implicit
@@ -44,6 +44,8 @@ pub enum Term {
     Header(String, String),
     /// An envelope recipient (RCPT TO) containing the text.
     EnvelopeTo(String),
+    /// The envelope sender (MAIL FROM) containing the text.
+    EnvelopeFrom(String),
 }
 
 /// The parts of a message a field term can look in.
@@ -243,6 +245,7 @@ fn is_field(name: &str) -> bool {
             | "header"
             | "body"
             | "envelope-to"
+            | "envelope-from"
     )
 }
 
@@ -342,6 +345,7 @@ fn term(field: Option<&str>, value: String, tz: Tz) -> Result<Query, SearchError
         "message-id" => Term::MessageId(value.trim_matches(['<', '>']).to_owned()),
         "tag" => Term::Tag(value),
         "envelope-to" => Term::EnvelopeTo(value),
+        "envelope-from" => Term::EnvelopeFrom(value),
         "is" => Term::Is(match value.to_ascii_lowercase().as_str() {
             "read" => Flag::Read,
             "unread" => Flag::Unread,

@@ -116,6 +116,10 @@ impl Condition {
                 self.sql.push_str("m.rcpt_to LIKE ? ESCAPE '\\'");
                 self.bind(like(text));
             }
+            Term::EnvelopeFrom(text) => {
+                self.sql.push_str("m.mail_from LIKE ? ESCAPE '\\'");
+                self.bind(like(text));
+            }
         }
     }
 

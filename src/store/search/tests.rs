@@ -67,6 +67,10 @@ fn our_extensions() {
         q("envelope-to:ops@example.com"),
         Query::Term(Term::EnvelopeTo("ops@example.com".into()))
     );
+    assert_eq!(
+        q("envelope-from:bounce@"),
+        Query::Term(Term::EnvelopeFrom("bounce@".into()))
+    );
 }
 
 #[test]

@@ -42,7 +42,7 @@ pub async fn events(
 }
 
 /// No Origin (a non-browser client), or an Origin whose host is the Host asked for.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };

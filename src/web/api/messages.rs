@@ -51,7 +51,7 @@ pub async fn list_messages(
     description = "Mailpit's search syntax (to:, from:, cc:, bcc:, reply-to:, addressed:, subject:, \
         message-id:, tag:, is:read|unread|tagged, has:attachment|inline, larger:, smaller:, before:, \
         after:, quoted phrases, - or ! to negate) plus OR, parentheses, header:Name:value, body: and \
-        envelope-to:. messages_count counts the matches.",
+        envelope-from: and envelope-to:. messages_count counts the matches.",
     params(
         ("query" = String, Query, description = "The search"),
         ("start" = Option<u64>, Query, description = "Matches to skip (default 0)"),

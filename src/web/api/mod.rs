@@ -1,10 +1,12 @@
 //! The REST API: Mailpit's API v1 (paths, parameters, JSON shapes and quirks,
-//! see COMPAT), and what Mailsink adds: `GET /api/v1/wait` and `?peek=1`.
+//! see COMPAT), MailHog's API ([`mailhog`]) where it does not collide, and
+//! what Mailsink adds: `GET /api/v1/wait` and `?peek=1`.
 
 mod error;
 mod events;
 mod info;
 mod json;
+mod mailhog;
 mod message;
 mod messages;
 mod params;
@@ -106,5 +108,6 @@ pub fn routes(state: ApiState) -> Router {
             "/api/v1/chaos",
             get(unconfigured::chaos).put(unconfigured::chaos),
         )
+        .merge(mailhog::routes())
         .with_state(state)
 }
