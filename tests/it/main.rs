@@ -7,6 +7,7 @@ mod clients_lettre;
 mod clients_python;
 mod clients_swaks;
 mod compat_env;
+mod docker;
 mod durability;
 mod harness;
 mod ingest;
