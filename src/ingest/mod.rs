@@ -106,8 +106,9 @@ pub fn import(found: &Found, server: SocketAddr, bar: &ProgressBar) -> Result<Re
                 continue;
             }
         };
+        let read = bytes.len() as u64;
         let messages: Vec<(String, Vec<u8>)> = match source {
-            Source::Message(_) => vec![(display(path), bytes.clone())],
+            Source::Message(_) => vec![(display(path), bytes)],
             Source::Mbox(_) => split_mbox(&bytes)
                 .into_iter()
                 .enumerate()
@@ -115,7 +116,6 @@ pub fn import(found: &Found, server: SocketAddr, bar: &ProgressBar) -> Result<Re
                 .collect(),
         };
         for (name, message) in messages {
-            bar.set_message(format!("{} imported", report.imported));
             match import_one(&mut submitter, &message) {
                 Ok(()) => report.imported += 1,
                 Err(Skip::Message(why)) => report.skipped.push((name, why)),
@@ -127,8 +127,9 @@ pub fn import(found: &Found, server: SocketAddr, bar: &ProgressBar) -> Result<Re
                     });
                 }
             }
+            bar.set_message(format!("{} imported", report.imported));
         }
-        bar.inc(bytes.len() as u64);
+        bar.inc(read);
     }
     submitter.finish();
     bar.finish_and_clear();
