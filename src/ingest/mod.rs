@@ -48,7 +48,12 @@ pub struct Report {
 impl Report {
     /// The summary printed at the end.
     pub fn summary(&self) -> String {
-        let mut text = format!("imported {} messages\n", self.imported);
+        let noun = if self.imported == 1 {
+            "message"
+        } else {
+            "messages"
+        };
+        let mut text = format!("imported {} {noun}\n", self.imported);
         if !self.skipped.is_empty() {
             let _ = writeln!(text, "skipped {}:", self.skipped.len());
             for (what, why) in &self.skipped {

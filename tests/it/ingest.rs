@@ -235,7 +235,7 @@ async fn a_clean_import_exits_0_and_an_unreachable_server_exits_1() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "imported 1 messages\n"
+        "imported 1 message\n"
     );
     app.wait_for_messages(1).await;
 
