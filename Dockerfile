@@ -17,8 +17,9 @@ COPY templates templates
 COPY static static
 COPY scripts/container-rootfs scripts/container-rootfs
 # A statically linked glibc binary: the final stage has no libc to link against.
+# Fat LTO makes it about 1 MB smaller than the release profile's thin LTO.
 RUN target="$(rustc -vV | sed -n 's/^host: //p')" \
- && RUSTFLAGS='-C target-feature=+crt-static' \
+ && RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_LTO=fat \
     cargo build --release --locked --bin mailsink --target "$target" \
  && scripts/container-rootfs "target/$target/release/mailsink" /rootfs
 
