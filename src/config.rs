@@ -40,6 +40,12 @@ pub enum Command {
     Serve(Config),
     /// Exit 0 when a running instance answers on its HTTP address.
     Readyz(ReadyzArgs),
+    /// Read a message on standard input and submit it to a running instance
+    /// over SMTP (sendmail(8) compatible: -t, -i, -f, -S host:port; see --help).
+    #[command(disable_help_flag = true)]
+    Sendmail(SendmailArgs),
+    /// Import .eml files, mbox files and Maildir folders into a running instance over SMTP.
+    Ingest(IngestArgs),
     /// Print the version.
     Version,
 }
@@ -53,6 +59,35 @@ pub struct ReadyzArgs {
     /// How long to wait for an answer.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Keep asking until the instance is ready or this much time has passed
+    /// (30s when no duration is given).
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "30s",
+          value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+}
+
+/// Options of `sendmail`, parsed as sendmail(8) parses them.
+#[derive(Debug, Args)]
+pub struct SendmailArgs {
+    /// sendmail's options and the recipients.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
+}
+
+/// Options of `ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// SMTP address of the running instance.
+    #[arg(
+        long,
+        short = 'S',
+        env = "MAILSINK_SMTP_ADDR",
+        default_value = "127.0.0.1:1025"
+    )]
+    pub smtp_addr: Listen,
+    /// Files and folders to import: .eml files, mbox files, Maildir folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Everything `serve` can be told.

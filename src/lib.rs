@@ -6,6 +6,7 @@
 //! # Layout
 //!
 //! - [`config`]: the command line; every option is also a `MAILSINK_*` variable.
+//! - [`compat_env`]: Mailpit's `MP_*` and MailHog's `MH_*` variables, translated.
 //! - [`app`]: binds every listener (port 0 allowed), runs them, shuts them down.
 //! - [`tls`]: the server certificate, from PEM files or generated with rcgen.
 //! - [`auth`]: credentials and the SASL mechanisms shared by the mail protocols.
@@ -15,6 +16,8 @@
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.
 //! - [`stats`]: counters since start-up.
+//! - [`sendmail`], [`ingest`]: companion commands that hand mail to a running
+//!   instance over SMTP, through [`submit`].
 //! - [`web`]: the HTTP listener: the Mailpit-compatible REST API, health checks
 //!   and the start page.
 //!
@@ -29,12 +32,16 @@
 
 pub mod app;
 pub mod auth;
+pub mod compat_env;
 pub mod config;
+pub mod ingest;
 pub mod message;
 mod net;
 pub mod pop3;
+pub mod sendmail;
 pub mod smtp;
 pub mod stats;
 pub mod store;
+pub mod submit;
 pub mod tls;
 pub mod web;

@@ -18,6 +18,7 @@ pub struct Process {
     /// The database path from the start-up log.
     pub db: String,
     lines: mpsc::Receiver<String>,
+    startup: Vec<String>,
 }
 
 impl Process {
@@ -36,13 +37,23 @@ impl Process {
             "json",
         ];
         all.extend_from_slice(args);
-        let mut child = Command::new(BIN)
-            .args(&all)
+        Self::spawn(&all, &[])
+    }
+
+    /// Starts `mailsink` with exactly `args` and the extra environment `env`
+    /// (JSON logs are needed to read the start-up) and waits until it has
+    /// logged its database and listeners.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start mailsink");
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start mailsink");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -57,9 +68,16 @@ impl Process {
             listening: HashMap::new(),
             db: String::new(),
             lines,
+            startup: Vec::new(),
         };
         process.read_startup();
         process
+    }
+
+    /// Log lines read so far during start-up that are not listener or
+    /// database lines (warnings, for instance).
+    pub fn startup_log(&self) -> &[String] {
+        &self.startup
     }
 
     fn read_startup(&mut self) {
@@ -71,8 +89,10 @@ impl Process {
                 .recv_timeout(left)
                 .expect("mailsink logs its start-up within 20 s");
             let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                self.startup.push(line);
                 continue;
             };
+            self.startup.push(line.clone());
             let fields = &json["fields"];
             let message = fields["message"].as_str().unwrap_or_default();
             if let Some(name) = message.strip_suffix(" listening") {

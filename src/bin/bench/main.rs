@@ -59,6 +59,12 @@
 //! empty body), and Mailsink's resident memory afterwards. `--quick` uses a
 //! tenth of the messages. It needs no Postfix tools either.
 //!
+//! `--startup` instead times Mailsink from spawn to its first SMTP banner
+//! over `--startup-runs` runs (50 by default) with its default listeners and
+//! temporary database, reports the median and p95 against a target of
+//! 100 ms, then reads the resident memory of an idle instance (target under
+//! 30 MiB). It needs no Postfix tools.
+//!
 //! Every mode starts Mailsink with the listeners it does not use turned off
 //! (`--http-addr off`, `--pop3-addr off`), so the benchmark never collides
 //! with whatever holds their default ports.
@@ -76,6 +82,7 @@
 //! cargo run --release --bin bench > bench.md      # full run, a few minutes
 //! cargo run --release --bin bench -- --api > api.md   # API latency, a few minutes
 //! cargo run --release --bin bench -- --pop3 > pop3.md # POP3 download, under a minute
+//! cargo run --release --bin bench -- --startup        # start-up and idle memory, seconds
 //! ```
 //!
 //! The report goes to stdout as Markdown, progress to stderr. All traffic
@@ -93,6 +100,7 @@ mod report;
 mod server;
 mod smtp;
 mod source;
+mod startup;
 mod throughput;
 mod tools;
 
@@ -183,6 +191,15 @@ struct Args {
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pop3_messages: u32,
 
+    /// Instead of the throughput table, time start-up to the first SMTP
+    /// banner over --startup-runs runs and read an idle instance's memory.
+    #[arg(long, conflicts_with_all = ["memory_test", "api", "pop3"])]
+    startup: bool,
+
+    /// Runs the start-up measurement makes.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    startup_runs: u32,
+
     /// The Mailsink binary [default: `mailsink` next to this binary].
     #[arg(long, value_name = "PATH")]
     mailsink: Option<PathBuf>,
@@ -260,6 +277,10 @@ async fn main() -> ExitCode {
 
 /// Runs what the arguments ask for and returns the report.
 async fn run(args: &Args) -> Result<String> {
+    if args.startup {
+        let mailsink = mailsink_binary(args.mailsink.as_deref())?;
+        return startup::run(&mailsink, &Machine::detect(), args.startup_runs).await;
+    }
     // The API and POP3 benchmarks need no Postfix tools.
     let tools = if args.api || args.pop3 {
         None
