@@ -166,7 +166,8 @@ fn body_text(m: &[u8], entity: &Entity, out: &mut String) {
         Kind::Leaf if entity.content_type.is_text() => {
             let fields = header::fields(&m[entity.header.clone()]);
             let encoding = header::first(&fields, "Content-Transfer-Encoding")
-                .map(|f| header::trim(f.value).to_ascii_lowercase())
+                .and_then(|f| header::transfer_encoding(f.value))
+                .map(|e| e.to_ascii_lowercase())
                 .unwrap_or_default();
             let raw = &m[entity.body.clone()];
             let bytes = match encoding.as_slice() {

@@ -45,21 +45,24 @@ pub fn section<'m>(message: &'m [u8], section: Option<&Section<'_>>) -> Option<C
     Some(Cow::Owned(bytes))
 }
 
-/// The entity a part number names.
+/// The entity a part number names (RFC 3501 §6.4.5, resolved as Dovecot
+/// does): in a multipart, n is its nth part; a non-multipart entity is its
+/// own part 1, and has further numbered parts only when it is message/rfc822,
+/// whose numbers then count inside the encapsulated message.
 fn resolve<'e>(root: &'e Entity, part: &Part) -> Option<&'e Entity> {
+    let numbers = part.0.as_ref();
     let mut current = root;
-    for (i, &n) in part.0.as_ref().iter().enumerate() {
-        // The numbers after the first one count inside an encapsulated
-        // message when the part is message/rfc822.
-        let container = match (&current.kind, i) {
-            (Kind::Message(nested), 1..) => nested.as_ref(),
-            _ => current,
-        };
-        current = match &container.kind {
+    for (i, n) in numbers.iter().enumerate() {
+        let more = i + 1 < numbers.len();
+        current = match &current.kind {
             Kind::Multipart(parts) => parts.get(usize::try_from(n.get() - 1).ok()?)?,
-            _ if n.get() == 1 => container,
+            Kind::Message(_) if n.get() == 1 => current,
+            Kind::Leaf if n.get() == 1 && !more => current,
             _ => return None,
         };
+        if more && let Kind::Message(nested) = &current.kind {
+            current = nested;
+        }
     }
     Some(current)
 }
@@ -74,7 +77,8 @@ fn message_of<'e>(root: &'e Entity, part: Option<&Part>) -> Option<&'e Entity> {
 }
 
 /// HEADER.FIELDS (`keep = true`) or HEADER.FIELDS.NOT: the matching fields as
-/// sent, then the empty line (RFC 3501 §6.4.5).
+/// sent, then the empty line, unless the header has none (RFC 3501 §6.4.5:
+/// "except in the case of a message which has no body and no blank line").
 fn header_fields(header_bytes: &[u8], names: &[AString<'_>], keep: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for field in header::fields(header_bytes) {
@@ -89,7 +93,9 @@ fn header_fields(header_bytes: &[u8], names: &[AString<'_>], keep: bool) -> Vec<
             }
         }
     }
-    out.extend_from_slice(b"\r\n");
+    if header::has_blank_line(header_bytes) {
+        out.extend_from_slice(b"\r\n");
+    }
     out
 }
 
@@ -134,7 +140,8 @@ pub fn binary<'m>(message: &'m [u8], part: &[NonZeroU32]) -> Result<Cow<'m, [u8]
     }
     let fields = header::fields(&m[e.header.clone()]);
     let encoding = header::first(&fields, "Content-Transfer-Encoding")
-        .map(|f| String::from_utf8_lossy(header::trim(f.value)).to_ascii_lowercase())
+        .and_then(|f| header::transfer_encoding(f.value))
+        .map(|e| String::from_utf8_lossy(&e).to_ascii_lowercase())
         .unwrap_or_default();
     let decoded = match encoding.as_str() {
         "" | "7bit" | "8bit" | "binary" => body.to_vec(),
