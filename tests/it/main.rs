@@ -11,6 +11,7 @@ mod harness;
 mod imap_dovecot;
 mod imap_fixtures;
 mod imap_mime;
+mod imap_search_dovecot;
 mod npm;
 mod pop3_async_pop;
 mod pop3_clients;

@@ -11,6 +11,8 @@ pub(super) struct Field<'h> {
     pub value: &'h [u8],
     /// The whole field with its final line break, as it appears.
     pub raw: &'h [u8],
+    /// Where `raw` starts in the header block.
+    pub offset: usize,
 }
 
 /// The fields of a header block, in order. Lines that are neither a field nor
@@ -33,6 +35,7 @@ pub(super) fn fields<'a>(header: &'a [u8]) -> Vec<Field<'a>> {
                 name: trim_end(&header[start..colon]),
                 value: &header[colon + 1..value_end.max(colon + 1)],
                 raw,
+                offset: start,
             });
         }
     };

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::num::NonZeroU32;
+use std::ops::Range;
 
 use imap_types::core::{AString, Vec1};
 use imap_types::fetch::{Part, Section};
@@ -126,28 +127,99 @@ pub enum BinaryError {
 }
 
 /// The decoded content of a part for `BINARY[part]` (RFC 3516); an empty
-/// part list is the whole message, served as is.
+/// part list is the whole message. A leaf part is its decoded body; a
+/// message or multipart comes with every base64 or quoted-printable part
+/// inside decoded and relabelled `Content-Transfer-Encoding: binary` (the
+/// field last in its header), as Dovecot serves it.
 pub fn binary<'m>(message: &'m [u8], part: &[NonZeroU32]) -> Result<Cow<'m, [u8]>, BinaryError> {
     let m = served(message);
-    let Ok(part) = Vec1::try_from(part.to_vec()) else {
-        return Ok(m);
-    };
     let root = Entity::parse(&m);
-    let e = resolve(&root, &Part(part)).ok_or(BinaryError::NoSuchPart)?;
-    let body = &m[e.body.clone()];
-    if !matches!(e.kind, Kind::Leaf) {
-        return Ok(Cow::Owned(body.to_vec()));
+    let (e, range) = match Vec1::try_from(part.to_vec()) {
+        Ok(part) => {
+            let e = resolve(&root, &Part(part)).ok_or(BinaryError::NoSuchPart)?;
+            (e, e.body.clone())
+        }
+        Err(_) => (&root, 0..m.len()),
+    };
+    if matches!(e.kind, Kind::Leaf) && !part.is_empty() {
+        let body = &m[e.body.clone()];
+        return Ok(match decoded(&m, e)? {
+            Some(decoded) => Cow::Owned(decoded),
+            None => Cow::Owned(body.to_vec()),
+        });
     }
+    let mut edits = Vec::new();
+    binary_edits(&m, e, &mut edits)?;
+    let mut out = Vec::with_capacity(range.len());
+    let mut at = range.start;
+    for (edit, replacement) in edits {
+        // Edits come in message order and never overlap; the clamps only
+        // guard the slicing.
+        let start = edit.start.clamp(at, range.end);
+        out.extend_from_slice(&m[at..start]);
+        out.extend_from_slice(&replacement);
+        at = edit.end.clamp(start, range.end);
+    }
+    out.extend_from_slice(&m[at..range.end]);
+    Ok(Cow::Owned(out))
+}
+
+/// The edits that turn every encoded leaf inside `e` into a binary one:
+/// its Content-Transfer-Encoding field and its body, in message order
+/// (a range to replace, with what replaces it).
+fn binary_edits(
+    m: &[u8],
+    e: &Entity,
+    edits: &mut Vec<(Range<usize>, Vec<u8>)>,
+) -> Result<(), BinaryError> {
+    match &e.kind {
+        Kind::Multipart(parts) => parts.iter().try_for_each(|p| binary_edits(m, p, edits)),
+        Kind::Message(nested) => binary_edits(m, nested, edits),
+        Kind::Leaf => {
+            let Some(decoded) = decoded(m, e)? else {
+                return Ok(());
+            };
+            // The field moves to the end of the header, where Dovecot puts
+            // it.
+            let header_bytes = &m[e.header.clone()];
+            let fields = header::fields(header_bytes);
+            if let Some(field) = header::first(&fields, "Content-Transfer-Encoding") {
+                let start = e.header.start + field.offset;
+                edits.push((start..start + field.raw.len(), Vec::new()));
+            }
+            let end_of_fields = if header::has_blank_line(header_bytes) {
+                e.header.end
+                    - if header_bytes.ends_with(b"\r\n") {
+                        2
+                    } else {
+                        1
+                    }
+            } else {
+                e.header.end
+            };
+            edits.push((
+                end_of_fields..end_of_fields,
+                b"Content-Transfer-Encoding: binary\r\n".to_vec(),
+            ));
+            edits.push((e.body.clone(), decoded));
+            Ok(())
+        }
+    }
+}
+
+/// A leaf's body without its transfer encoding; None when it has none to
+/// undo (7bit, 8bit, binary or no Content-Transfer-Encoding).
+fn decoded(m: &[u8], e: &Entity) -> Result<Option<Vec<u8>>, BinaryError> {
     let fields = header::fields(&m[e.header.clone()]);
     let encoding = header::first(&fields, "Content-Transfer-Encoding")
         .and_then(|f| header::transfer_encoding(f.value))
         .map(|e| String::from_utf8_lossy(&e).to_ascii_lowercase())
         .unwrap_or_default();
-    let decoded = match encoding.as_str() {
-        "" | "7bit" | "8bit" | "binary" => body.to_vec(),
-        "base64" => crate::message::decode::base64(body),
-        "quoted-printable" => crate::message::decode::quoted_printable(body),
-        _ => return Err(BinaryError::UnknownEncoding(encoding)),
-    };
-    Ok(Cow::Owned(decoded))
+    let body = &m[e.body.clone()];
+    match encoding.as_str() {
+        "" | "7bit" | "8bit" | "binary" => Ok(None),
+        "base64" => Ok(Some(crate::message::decode::base64(body))),
+        "quoted-printable" => Ok(Some(crate::message::decode::quoted_printable(body))),
+        _ => Err(BinaryError::UnknownEncoding(encoding)),
+    }
 }
