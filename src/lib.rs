@@ -12,6 +12,8 @@
 //! - [`auth`]: credentials and the SASL mechanisms shared by the mail protocols.
 //! - [`smtp`]: the SMTP listener and session state machine.
 //! - [`pop3`]: the POP3 listener: each login's mailbox, snapshotted at login.
+//! - [`imap`]: IMAP; [`imap::mime`] turns stored bytes into ENVELOPE, BODYSTRUCTURE,
+//!   `BODY[section]` and the content predicates of SEARCH.
 //! - [`message`]: parsing received bytes into the summary kept for listing and search.
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.
@@ -34,6 +36,7 @@ pub mod app;
 pub mod auth;
 pub mod compat_env;
 pub mod config;
+pub mod imap;
 pub mod ingest;
 pub mod message;
 mod net;
