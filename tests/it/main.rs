@@ -20,3 +20,6 @@ mod process;
 mod search;
 mod smtp_raw;
 mod store;
+mod ui;
+mod ui_auth;
+mod ui_mail;
