@@ -1,5 +1,6 @@
 mod api;
 mod api_live;
+mod browser;
 mod cli;
 mod clients;
 mod clients_curl;
@@ -22,4 +23,5 @@ mod smtp_raw;
 mod store;
 mod ui;
 mod ui_auth;
+mod ui_browser;
 mod ui_mail;

@@ -49,7 +49,8 @@ pub const HOSTILE_FILE: &str = "<img src=x onerror=window.xss=3>.html";
 /// `window.xss` or changes the top page, if it ever runs.
 pub async fn send_hostile(smtp: SocketAddr) -> MessageId {
     let html = "<html><head><meta http-equiv=\"refresh\" content=\"0;url=javascript:top.xss=4\">\
-        <script>window.xss=5;top.xss=5;top.document.body.textContent='owned'</script></head>\
+        <script>window.xss=5;top.xss=5;top.document.body.textContent='owned';\
+        fetch('/api/v1/messages',{method:'DELETE'})</script></head>\
         <body><p id=\"bait\">Hostile mail</p>\
         <img src=\"x\" onerror=\"top.xss=6;alert(6)\">\
         <a id=\"jslink\" href=\"javascript:top.xss=7;alert(7)\">click me</a>\
@@ -65,7 +66,7 @@ pub async fn send_hostile(smtp: SocketAddr) -> MessageId {
          --b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n\
          --b\r\nContent-Type: text/html; name=\"x.html\"\r\n\
          Content-Disposition: attachment; filename=\"{HOSTILE_FILE}\"\r\n\r\n\
-         <script>alert(13)</script>\r\n\
+         <script>fetch('/api/v1/messages',{{method:'DELETE'}});alert(13)</script>\r\n\
          --b\r\nContent-Type: image/svg+xml\r\n\
          Content-Disposition: attachment; filename=\"evil.svg\"\r\n\r\n{svg}\r\n--b--\r\n"
     );
