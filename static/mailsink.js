@@ -66,7 +66,7 @@ function localTimes(root = document) {
     const at = new Date(time.dateTime);
     if (Number.isNaN(at.getTime())) continue;
     time.title = at.toLocaleString();
-    time.textContent = at.toDateString() === today
+    time.textContent = time.hasAttribute('data-full') ? at.toLocaleString() : at.toDateString() === today
       ? at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
       : at.toLocaleDateString([], { month: 'short', day: 'numeric', year: 'numeric' });
   }

@@ -31,8 +31,10 @@ struct MessagePage {
     cc: String,
     bcc: String,
     reply_to: String,
+    /// The Date header, else the receive time.
     date: String,
     iso: String,
+    received: String,
     size: String,
     tags: Vec<String>,
     has_html: bool,
@@ -143,6 +145,7 @@ fn build(meta: MessageMeta, raw: &[u8], mut chrome: Chrome) -> MessagePage {
             .map(|d| d.to_rfc2822())
             .unwrap_or_else(|| format::utc(meta.received_at)),
         iso: format::iso(meta.received_at),
+        received: format::utc(meta.received_at),
         size: format::size(meta.size),
         tags: s.tags.clone(),
         has_html: !view.html.is_empty(),
