@@ -15,8 +15,9 @@
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.
 //! - [`stats`]: counters since start-up.
-//! - [`web`]: the HTTP listener: the Mailpit-compatible REST API, health checks
-//!   and the start page.
+//! - [`web`]: the HTTP listener: the web UI (inbox and message pages rendered
+//!   by askama, made live by a small script), the Mailpit-compatible REST API,
+//!   health checks and HTTP basic auth (`--ui-auth`).
 //!
 //! # The flow of a message
 //!
