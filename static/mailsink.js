@@ -238,6 +238,11 @@ function inbox() {
     delete: (d) => remove(d.ID),
     truncate: () => { list.replaceChildren(); refreshToolbar(); },
     prune: () => location.reload(),
+    stats: (d) => {
+      if (query) return;
+      const n = (count) => count.toLocaleString('en-US');
+      $('#status').textContent = `${n(d.Total)} message${d.Total === 1 ? '' : 's'}, ${n(d.Unread)} unread`;
+    },
   };
 }
 

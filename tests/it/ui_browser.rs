@@ -88,6 +88,7 @@ async fn mail_appears_live_opens_with_every_part_and_deletes_everywhere() {
         ensure!(ids == serde_json::json!([plain.to_string(), rich.to_string()]), "order: {ids}");
         ensure!(eval(&client, "document.querySelector('#empty').hidden").await? == true);
         wait_for(&client, "the unread count", "document.querySelector('#unread').textContent === '2'").await?;
+        wait_for(&client, "the status line", "document.querySelector('#status').textContent === '2 messages, 2 unread'").await?;
         wait_for(&client, "the title", "document.title.startsWith('(2) Inbox')").await?;
         ensure!(
             eval(&client, "document.querySelector('link[rel=icon]').href.startsWith('data:image/svg+xml')").await? == true,
