@@ -54,6 +54,7 @@ pub struct App {
     pop3_listener: Option<TcpListener>,
     pop3s_listener: Option<TcpListener>,
     http_listener: Option<TcpListener>,
+    ui_auth: Option<web::BasicAuth>,
     addresses: Addresses,
     retention: Retention,
     cancel: CancellationToken,
@@ -123,6 +124,7 @@ impl App {
             smtp_listener,
             smtps_listener,
             http_listener,
+            ui_auth: config.ui_auth.clone(),
             addresses,
             retention: Retention {
                 max_messages: config.max_messages,
@@ -175,6 +177,7 @@ impl App {
                 hostname: self.hostname.clone(),
                 max_message_size: self.max_message_size,
                 shutdown: self.cancel.clone(),
+                ui_auth: self.ui_auth.clone(),
             });
             tracker.spawn(web::serve(listener, router, self.cancel.clone()));
         }

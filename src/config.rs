@@ -118,6 +118,10 @@ pub struct Config {
     /// HTTP listener address (web UI and API), or "off".
     #[arg(long, env = "MAILSINK_HTTP_ADDR", default_value = "127.0.0.1:8025")]
     pub http_addr: Listen,
+    /// Ask for HTTP basic auth with "user:pass[,user:pass…]" on every web UI and API
+    /// route (the health checks /livez and /readyz stay open).
+    #[arg(long, env = "MAILSINK_UI_AUTH")]
+    pub ui_auth: Option<crate::web::BasicAuth>,
     /// Name the server gives itself in greetings, trace headers and the generated certificate.
     #[arg(long, env = "MAILSINK_HOSTNAME", default_value = "mailsink", value_parser = parse_hostname)]
     pub hostname: String,

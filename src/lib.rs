@@ -20,8 +20,9 @@
 //! - [`stats`]: counters since start-up.
 //! - [`sendmail`], [`ingest`]: companion commands that hand mail to a running
 //!   instance over SMTP, through [`submit`].
-//! - [`web`]: the HTTP listener: the Mailpit-compatible REST API, health checks
-//!   and the start page.
+//! - [`web`]: the HTTP listener: the web UI (inbox and message pages rendered
+//!   by askama, made live by a small script), the Mailpit- and MailHog-compatible
+//!   REST APIs, health checks and HTTP basic auth (`--ui-auth`).
 //!
 //! # The flow of a message
 //!

@@ -9,7 +9,7 @@ use super::search::Query;
 use super::search::sql::Condition;
 use crate::message::{Mailbox, Summary};
 
-const META_COLUMNS: &str = "m.public_id, m.received_at, m.size, m.is_read, m.mail_from,
+pub(super) const META_COLUMNS: &str = "m.public_id, m.received_at, m.size, m.is_read, m.mail_from,
     m.rcpt_to, m.helo, m.client_addr, m.auth_user, m.tls, m.dsn_ret, m.dsn_envid, m.subject,
     m.from_addr, m.to_addrs, m.cc_addrs, m.bcc_addrs, m.reply_to_addrs, m.sent_at,
     m.message_id, m.attachments, m.snippet, m.inline_parts,
@@ -48,7 +48,7 @@ pub struct Totals {
 }
 
 /// The filter's condition over `messages m`, and its parameters.
-fn condition(filter: &Filter) -> Condition {
+pub(super) fn condition(filter: &Filter) -> Condition {
     let mut condition = match &filter.query {
         Some(query) => Condition::new(query),
         None => Condition::default(),
@@ -220,7 +220,7 @@ pub(crate) fn database_size(conn: &Connection) -> Result<u64, Error> {
     )?)
 }
 
-fn row_to_meta(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
+pub(super) fn row_to_meta(row: &Row<'_>) -> rusqlite::Result<MessageMeta> {
     let public_id: String = row.get(0)?;
     let received_ms: i64 = row.get(1)?;
     let rcpt_to: String = row.get(5)?;

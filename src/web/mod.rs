@@ -1,30 +1,33 @@
-//! The HTTP listener: the REST API ([`api`]), health checks for orchestrators
-//! (`/livez`, `/readyz`) and the start page, rendered by askama from
-//! `templates/` with its stylesheet embedded from `static/`.
+//! The HTTP listener: the web UI ([`ui`]), the REST API ([`api`]) and health
+//! checks for orchestrators (`/livez`, `/readyz`). With `--ui-auth` every
+//! route but the health checks asks for basic auth ([`basic_auth`]).
 
 pub mod api;
+pub mod basic_auth;
+pub mod ui;
+
+pub use basic_auth::BasicAuth;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use askama::Template;
 use axum::Router;
 use axum::ServiceExt;
 use axum::extract::Request;
 use axum::extract::State;
+use axum::http::HeaderValue;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
 use tower::util::MapRequestLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::stats::Stats;
-use crate::store::{MessageMeta, Store};
-
-/// Messages shown on the start page.
-const RECENT: u64 = 50;
+use crate::store::Store;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -36,6 +39,8 @@ pub struct AppState {
     pub hostname: String,
     pub max_message_size: usize,
     pub shutdown: CancellationToken,
+    /// Basic auth asked for on every route but the health checks.
+    pub ui_auth: Option<BasicAuth>,
 }
 
 /// The router, apart from any socket so tests can call it directly.
@@ -47,23 +52,47 @@ pub fn app(state: AppState) -> Router {
         max_message_size: state.max_message_size,
         shutdown: state.shutdown.clone(),
     });
-    Router::new()
-        .route("/", get(index))
-        .route("/livez", get(livez))
-        .route("/readyz", get(readyz))
-        .route("/static/mailsink.css", get(stylesheet))
-        .with_state(state)
+    let mut routes = ui::routes(state.clone())
         .merge(api)
         .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), ui::message_pages));
+    if let Some(auth) = state.ui_auth.clone() {
+        routes = routes.layer(from_fn_with_state(auth, basic_auth::require));
+    }
+    Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .merge(routes)
+        // No response is to be read as another type than it says, and no
+        // page hands its address (which holds message IDs) to another site.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }
 
-/// Unknown routes answer as Go's router does for Mailpit.
-async fn not_found() -> impl IntoResponse {
+/// Unknown routes answer as Go's router does for Mailpit; a person's
+/// browser gets the UI's page instead.
+async fn not_found(request: Request) -> Response {
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !request.uri().path().starts_with("/api/") {
+        return ui::not_found();
+    }
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "404 page not found\n",
     )
+        .into_response()
 }
 
 /// Serves `router` on `listener` until `cancel` fires, then finishes open requests.
@@ -117,63 +146,4 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(_) => "ok".into_response(),
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
     }
-}
-
-#[derive(Template)]
-#[template(path = "index.html")]
-struct Index {
-    total: u64,
-    messages: Vec<MessageMeta>,
-    smtp_addr: Option<SocketAddr>,
-}
-
-impl Index {
-    fn from_line(meta: &MessageMeta) -> String {
-        meta.summary
-            .from
-            .as_ref()
-            .map(|m| {
-                if m.name.is_empty() {
-                    m.address.clone()
-                } else {
-                    m.name.clone()
-                }
-            })
-            .unwrap_or_else(|| meta.envelope.mail_from.clone())
-    }
-
-    fn to_line(meta: &MessageMeta) -> String {
-        let addresses: Vec<&str> = meta.summary.to.iter().map(|m| m.address.as_str()).collect();
-        if addresses.is_empty() {
-            meta.envelope.recipient_addresses().join(", ")
-        } else {
-            addresses.join(", ")
-        }
-    }
-
-    fn received(meta: &MessageMeta) -> String {
-        meta.received_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-    }
-}
-
-async fn index(State(state): State<AppState>) -> Response {
-    let page = async {
-        Ok::<_, crate::store::Error>(Index {
-            total: state.store.count().await?,
-            messages: state.store.list(0, RECENT).await?,
-            smtp_addr: state.smtp_addr,
-        })
-    };
-    match page.await.map(|page| page.render()) {
-        Ok(Ok(html)) => Html(html).into_response(),
-        Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
-    }
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../static/mailsink.css"),
-    )
 }

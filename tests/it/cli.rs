@@ -41,6 +41,7 @@ fn help_documents_every_option_with_its_default() {
             "[default: 10m]",
         ),
         ("--hostname", "MAILSINK_HOSTNAME", "[default: mailsink]"),
+        ("--ui-auth", "MAILSINK_UI_AUTH", ""),
         ("--tls-cert", "MAILSINK_TLS_CERT", ""),
         ("--tls-key", "MAILSINK_TLS_KEY", ""),
         ("--db", "MAILSINK_DB", ""),

@@ -1,6 +1,7 @@
 mod api;
 mod api_live;
 mod api_mailhog;
+mod browser;
 mod cli;
 mod clients;
 mod clients_curl;
@@ -30,3 +31,7 @@ mod search;
 mod sendmail;
 mod smtp_raw;
 mod store;
+mod ui;
+mod ui_auth;
+mod ui_browser;
+mod ui_mail;

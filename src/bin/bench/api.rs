@@ -43,7 +43,7 @@ const RAMP_UP: Duration = Duration::from_secs(1);
 /// IDs for the message requests come from this many list pages of this
 /// size, spread over the whole mailbox.
 const ID_PAGES: u64 = 20;
-const ID_PAGE_SIZE: u64 = 500;
+pub const ID_PAGE_SIZE: u64 = 500;
 /// The p99 latency each kind of request should stay under.
 const P99_TARGET: Duration = Duration::from_millis(10);
 /// The resident memory Mailsink should stay under, in KiB.
@@ -373,7 +373,7 @@ pub async fn run(
 
 /// Fills the mailbox with `settings.messages` numbered messages: an equal
 /// share per connection, then the remainder one per connection.
-async fn fill(mailsink: &Server, settings: Settings) -> PipelineOutcome {
+pub async fn fill(mailsink: &Server, settings: Settings) -> PipelineOutcome {
     let connections = settings.fill_connections.min(settings.messages).max(1);
     let share = settings.messages / connections;
     let remainder = settings.messages % connections;
@@ -401,7 +401,7 @@ async fn fill(mailsink: &Server, settings: Settings) -> PipelineOutcome {
 }
 
 /// Waits until `GET /readyz` answers 200.
-async fn wait_for_http(client: &mut Client, mailsink: &mut Server) -> Result<()> {
+pub async fn wait_for_http(client: &mut Client, mailsink: &mut Server) -> Result<()> {
     let deadline = Instant::now() + READY_LIMIT;
     loop {
         mailsink.ensure_running()?;
@@ -420,7 +420,11 @@ async fn wait_for_http(client: &mut Client, mailsink: &mut Server) -> Result<()>
 }
 
 /// Waits until the list reports `expected` messages.
-async fn wait_for_total(client: &mut Client, mailsink: &mut Server, expected: u64) -> Result<()> {
+pub async fn wait_for_total(
+    client: &mut Client,
+    mailsink: &mut Server,
+    expected: u64,
+) -> Result<()> {
     let deadline = Instant::now() + READY_LIMIT;
     loop {
         mailsink.ensure_running()?;
@@ -463,7 +467,7 @@ async fn fetch_json(client: &mut Client, target: &str) -> Result<Value> {
 
 /// Message IDs from list pages spread evenly over the mailbox, newest to
 /// oldest.
-async fn collect_ids(client: &mut Client, messages: u64) -> Result<Vec<String>> {
+pub async fn collect_ids(client: &mut Client, messages: u64) -> Result<Vec<String>> {
     let last_start = messages.saturating_sub(ID_PAGE_SIZE);
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
@@ -490,7 +494,7 @@ async fn collect_ids(client: &mut Client, messages: u64) -> Result<Vec<String>> 
 }
 
 /// The nearest-rank percentile `p` (0 < p ≤ 1) of sorted values.
-fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
+pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     let len = sorted.len();
     if len == 0 {
         return None;

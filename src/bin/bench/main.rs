@@ -64,6 +64,10 @@
 //! temporary database, reports the median and p95 against a target of
 //! 100 ms, then reads the resident memory of an idle instance (target under
 //! 30 MiB). It needs no Postfix tools.
+//! `--ui` instead weighs the web inbox page with --api-messages messages
+//! stored (the HTML and everything it links) and times the inbox's newest
+//! page, a keyset page near the oldest message, a search page and a message
+//! page, next to the API's OFFSET page at the same depth (see `ui.rs`).
 //!
 //! Every mode starts Mailsink with the listeners it does not use turned off
 //! (`--http-addr off`, `--pop3-addr off`), so the benchmark never collides
@@ -83,6 +87,7 @@
 //! cargo run --release --bin bench -- --api > api.md   # API latency, a few minutes
 //! cargo run --release --bin bench -- --pop3 > pop3.md # POP3 download, under a minute
 //! cargo run --release --bin bench -- --startup        # start-up and idle memory, seconds
+//! cargo run --release --bin bench -- --ui > ui.md     # web UI pages, a few minutes
 //! ```
 //!
 //! The report goes to stdout as Markdown, progress to stderr. All traffic
@@ -103,6 +108,7 @@ mod source;
 mod startup;
 mod throughput;
 mod tools;
+mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -161,6 +167,12 @@ struct Args {
     /// messages and time REST API requests while mail keeps arriving.
     #[arg(long, conflicts_with = "memory_test")]
     api: bool,
+
+    /// Instead of the throughput table, fill Mailsink with --api-messages
+    /// messages, weigh the web inbox page and what it links, and time
+    /// --api-requests requests of each UI page.
+    #[arg(long, conflicts_with_all = ["memory_test", "api"])]
+    ui: bool,
 
     /// Messages in the mailbox before the API requests start.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
@@ -282,7 +294,7 @@ async fn run(args: &Args) -> Result<String> {
         return startup::run(&mailsink, &Machine::detect(), args.startup_runs).await;
     }
     // The API and POP3 benchmarks need no Postfix tools.
-    let tools = if args.api || args.pop3 {
+    let tools = if args.api || args.pop3 || args.ui {
         None
     } else {
         Some(Tools::locate()?)
@@ -296,7 +308,10 @@ async fn run(args: &Args) -> Result<String> {
         .tempdir()
         .context("creating a temporary directory")?;
     let Some(tools) = tools else {
-        // Only --api and --pop3 leave `tools` empty.
+        // Only --api, --pop3 and --ui leave `tools` empty.
+        if args.ui {
+            return ui::run(&mailsink, &machine, args.api_settings(), dir.path()).await;
+        }
         if args.pop3 {
             return pop3::run(&mailsink, &machine, args.pop3_settings(), dir.path()).await;
         }

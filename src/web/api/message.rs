@@ -154,8 +154,22 @@ pub async fn get_part(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // A part opened in the browser (an HTML or SVG attachment) is the
+    // sender's content on Mailsink's origin: it runs in a sandbox, as an
+    // opaque origin without script. Chromium shows no PDF in a sandbox, and a
+    // PDF runs no script of its own there.
+    if part.content_type != "application/pdf" {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PART_POLICY),
+        );
+    }
     Ok(response)
 }
+
+/// The Content-Security-Policy of a part served on its own.
+const PART_POLICY: &str = "sandbox; default-src 'none'; img-src 'self' data:; \
+     style-src 'unsafe-inline'; media-src 'self'";
 
 /// `GET /api/v1/message/{ID}/part/{PartID}/thumb`: a 180×120 JPEG.
 #[utoipa::path(get, path = "/api/v1/message/{id}/part/{part}/thumb", tag = "message",
