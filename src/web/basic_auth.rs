@@ -46,9 +46,11 @@ impl FromStr for BasicAuth {
                     auth.users.push(user.to_owned());
                 }
                 _ => {
-                    return Err("expected user:password[,user:password…] (a user name, a colon \
+                    return Err(
+                        "expected user:password[,user:password…] (a user name, a colon \
                                 and a password)"
-                        .to_owned());
+                            .to_owned(),
+                    );
                 }
             }
         }
