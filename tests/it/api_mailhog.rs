@@ -321,6 +321,10 @@ async fn downloads_deletes_and_switched_off_features() {
     );
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(
+        response.headers()["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
+    assert_eq!(
         response.bytes().await.expect("bytes").as_ref(),
         b"%PDF-1.4\n",
         "base64 decoded"

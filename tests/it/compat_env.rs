@@ -20,8 +20,18 @@ fn start(env: &[(&str, &str)]) -> Process {
 }
 
 async fn total(process: &Process) -> u64 {
+    total_as(process, None).await
+}
+
+/// The message count, asked with these basic-auth credentials, if any.
+async fn total_as(process: &Process, login: Option<(&str, &str)>) -> u64 {
     let http = process.listening["http"];
-    let list: serde_json::Value = reqwest::get(format!("http://{http}/api/v1/messages"))
+    let mut request = reqwest::Client::new().get(format!("http://{http}/api/v1/messages"));
+    if let Some((user, pass)) = login {
+        request = request.basic_auth(user, Some(pass));
+    }
+    let list: serde_json::Value = request
+        .send()
         .await
         .expect("GET /api/v1/messages")
         .json()
@@ -49,11 +59,15 @@ async fn mailpit_variables_configure_the_server() {
     assert_eq!(process.db, format!("{db_dir}/mailsink.db"));
     assert!(process.listening.contains_key("pop3"));
     let log = process.startup_log().join("\n");
-    assert!(
-        log.contains("MP_UI_AUTH is not supported by Mailsink and is ignored: the web UI and API are NOT password-protected"),
-        "{log}"
-    );
+    assert!(!log.contains("MP_UI_AUTH"), "MP_UI_AUTH is applied: {log}");
     assert!(log.contains("MP_WEBROOT is not supported"), "{log}");
+    // MP_UI_AUTH protects the UI and the API with basic auth.
+    let http = process.listening["http"];
+    let refused = reqwest::get(format!("http://{http}/api/v1/messages"))
+        .await
+        .expect("GET /api/v1/messages");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let admin = Some(("admin", "secret"));
 
     let mut raw = Raw::connect(process.smtp()).await;
     let ehlo = raw.expect("EHLO client.test", "250-").await;
@@ -76,7 +90,7 @@ async fn mailpit_variables_configure_the_server() {
     raw.expect("QUIT", "221 ").await;
     // MP_MAX_MESSAGES: the oldest are pruned in the background.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while total(&process).await != 2 {
+    while total_as(&process, admin).await != 2 {
         assert!(std::time::Instant::now() < deadline, "pruned to 2");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -266,6 +266,11 @@ fn attachment(body: Body, content_type: &str, name: &str) -> Response {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
+            // Should a browser render it after all, it runs nothing.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox; default-src 'none'"),
+            ),
         ],
         body,
     )
