@@ -1,8 +1,61 @@
 //! Rewriting an HTML body for display in the web UI: `cid:` references to
 //! inline parts become links to Mailpit's part endpoint, so the browser can
-//! load the pictures the message carries.
+//! load the pictures the message carries. And HTML as plain text, for
+//! snippets and messages without a text part.
 
 use html5gum::{DefaultEmitter, Token, Tokenizer};
+
+/// Elements a browser shows on a line of their own.
+const BLOCKS: [&str; 22] = [
+    "address",
+    "article",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "p",
+    "section",
+    "table",
+    "tr",
+];
+
+/// The text of an HTML body. Block elements are kept apart by a space, as a
+/// browser keeps them apart by a line: `<h1>Hi</h1><p>Bye</p>` reads "Hi Bye",
+/// not "HiBye".
+pub fn to_text(html: &str) -> String {
+    let mut spaced = String::with_capacity(html.len() + html.len() / 16);
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        spaced.push_str(&rest[..at]);
+        let tag = &rest[at + 1..];
+        let name = tag.strip_prefix('/').unwrap_or(tag);
+        let end = name
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(name.len());
+        if BLOCKS
+            .iter()
+            .any(|block| name[..end].eq_ignore_ascii_case(block))
+        {
+            spaced.push(' ');
+        }
+        spaced.push('<');
+        rest = tag;
+    }
+    spaced.push_str(rest);
+    mail_parser::decoders::html::html_to_text(&spaced)
+}
 
 /// Attributes that may hold a `cid:` URL: `src` and `href`, and the old
 /// `background` of tables and cells, which mailers still emit.

@@ -15,7 +15,6 @@ pub mod tree;
 pub mod unsubscribe;
 pub mod view;
 
-use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Address, MessageParser, PartType};
 use serde::{Deserialize, Serialize};
 
@@ -120,7 +119,7 @@ pub fn parse(data: &[u8], envelope_recipients: &[&str]) -> Parsed {
     // Like Mailpit, the snippet prefers what an HTML part says. Only a real
     // one: mail-parser would otherwise render a text body as HTML first.
     let snippet = match message.html_part(0).map(|part| &part.body) {
-        Some(PartType::Html(html)) => snippet(&html_to_text(html)),
+        Some(PartType::Html(html)) => snippet(&html::to_text(html)),
         _ => snippet(&body_text),
     };
     let files = Files::of(&message);
@@ -331,5 +330,16 @@ Hello   there,\r\n  world.\r\n";
 --b\r\nContent-Type: text/plain\r\n\r\nPlain body.\r\n\
 --b\r\nContent-Type: text/html\r\n\r\n<p>HTML <b>body</b>.</p>\r\n--b--\r\n";
         assert_eq!(parse(mail, &[]).summary.snippet, "HTML body.");
+    }
+
+    #[test]
+    fn snippet_keeps_blocks_apart() {
+        let mail =
+            b"Content-Type: text/html\r\n\r\n<h1>Hello Bob</h1><p>Your code is <b>42</b>.</p>\
+            <div>Bye<br>now</div>\r\n";
+        assert_eq!(
+            parse(mail, &[]).summary.snippet,
+            "Hello Bob Your code is 42. Bye now"
+        );
     }
 }

@@ -4,7 +4,6 @@
 //! the stored bytes when a message is opened, never at ingest.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Message, MessageParser, PartType};
 use md5::Md5;
 use serde::Serialize;
@@ -169,7 +168,7 @@ fn first_text(message: &Message<'_>) -> String {
         })
         .or_else(|| {
             bodies().find_map(|part| match &part.body {
-                PartType::Html(html) => Some(html_to_text(html)),
+                PartType::Html(html) => Some(super::html::to_text(html)),
                 _ => None,
             })
         })
