@@ -7,7 +7,9 @@
 
 mod changes;
 mod checkpoint;
+mod imap;
 mod index;
+pub mod mailboxes;
 mod model;
 mod queries;
 mod readers;
@@ -82,6 +84,8 @@ pub enum StoreEvent {
     },
     /// Many messages changed at once (a tag renamed or deleted): views reload.
     Changed,
+    /// An IMAP owner's folders, flags or copies changed ('' is the catch-all).
+    MailboxChanged { owner: String },
 }
 
 /// A handle to the store; cheap to clone. The database closes when the last

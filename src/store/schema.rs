@@ -11,8 +11,12 @@ use rusqlite_migration::{M, Migrations};
 use super::Error;
 use crate::config::DbSync;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_init.sql")),
+        M::up(include_str!("../../migrations/0002_imap.sql")),
+    ])
+});
 
 /// Opens the writer's connection: WAL, schema migrated.
 pub(crate) fn open_writer(path: &Path, sync: DbSync) -> Result<Connection, Error> {

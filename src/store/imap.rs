@@ -1,0 +1,624 @@
+//! The SQL of IMAP's view of the store: folders, UIDs, flags and folder
+//! copies (see `migrations/0002_imap.sql`). Reads run on the reader pool;
+//! changes run inside the writer's transaction and report the events to
+//! broadcast after COMMIT.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::changes::Target;
+use super::index::Pending;
+use super::{Error, StoreEvent};
+use super::mailboxes::{
+    Copied, DELIMITER, Entry, EntryKey, Flags, Folder, FolderError, FolderStatus, SPECIAL_FOLDERS,
+    is_keyword,
+};
+use super::model::MessageId;
+use crate::message::tags;
+
+/// A change to an owner's IMAP view, made by the writer.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// Creates INBOX and the special folders when missing.
+    Setup,
+    Create(String),
+    Delete(String),
+    Rename(String, String),
+    Subscribe(String, bool),
+    /// Sets each entry's flags to exactly these.
+    SetFlags(Folder, Vec<(EntryKey, Flags)>),
+    /// Removes entries from the folder (for the catch-all's INBOX: deletes
+    /// the messages for everyone; for an address's INBOX: hides them).
+    Expunge(Folder, Vec<EntryKey>),
+    /// Copies entries of a folder into another folder (not INBOX).
+    Copy(Folder, Vec<(EntryKey, Flags)>, String),
+    /// Adds a message to a folder (not INBOX).
+    Append {
+        folder: String,
+        data: Vec<u8>,
+        flags: Flags,
+        received_ms: i64,
+    },
+}
+
+/// What a change answers.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Done,
+    Refused(FolderError),
+    Copied(Copied),
+}
+
+/// Applies a change for `owner`; returns its outcome and the events to send.
+pub(crate) fn apply(
+    conn: &Connection,
+    pending: &mut Pending,
+    owner: &str,
+    change: Change,
+) -> Result<(Outcome, Vec<StoreEvent>), Error> {
+    let changed = || StoreEvent::MailboxChanged {
+        owner: owner.to_owned(),
+    };
+    let outcome = match change {
+        Change::Setup => {
+            setup(conn, owner)?;
+            return Ok((Outcome::Done, Vec::new()));
+        }
+        Change::Create(name) => create(conn, owner, &name)?,
+        Change::Delete(name) => delete(conn, owner, &name)?,
+        Change::Rename(from, to) => rename(conn, owner, &from, &to)?,
+        Change::Subscribe(name, on) => {
+            let n = conn.execute(
+                "UPDATE imap_mailboxes SET subscribed = ?3 WHERE owner = ?1 AND name = ?2",
+                params![owner, name, on],
+            )?;
+            if n == 0 {
+                Outcome::Refused(FolderError::Missing)
+            } else {
+                Outcome::Done
+            }
+        }
+        Change::SetFlags(folder, entries) => {
+            let mut events = set_flags(conn, owner, &folder, &entries)?;
+            events.push(changed());
+            return Ok((Outcome::Done, events));
+        }
+        Change::Expunge(folder, keys) => {
+            let mut events = expunge(conn, pending, owner, &folder, &keys)?;
+            events.push(changed());
+            return Ok((Outcome::Done, events));
+        }
+        Change::Copy(from, entries, to) => copy(conn, owner, &from, &entries, &to)?,
+        Change::Append {
+            folder,
+            data,
+            flags,
+            received_ms,
+        } => append(conn, owner, &folder, &data, &flags, received_ms)?,
+    };
+    Ok((outcome, vec![changed()]))
+}
+
+/// A UIDVALIDITY never given before in this database, so a folder deleted
+/// and created again never looks like its old self to a client.
+fn next_uidvalidity(conn: &Connection) -> Result<u32, Error> {
+    let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX - 1);
+    let max: Option<u32> = conn
+        .prepare_cached("SELECT max(uidvalidity) FROM imap_mailboxes")?
+        .query_row([], |row| row.get(0))?;
+    Ok(now.max(max.map_or(1, |m| m.saturating_add(1))))
+}
+
+fn insert_folder(
+    conn: &Connection,
+    owner: &str,
+    name: &str,
+    special: Option<&str>,
+) -> Result<(), Error> {
+    let uidvalidity = next_uidvalidity(conn)?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO imap_mailboxes (owner, name, uidvalidity, special)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![owner, name, uidvalidity, special])?;
+    Ok(())
+}
+
+fn setup(conn: &Connection, owner: &str) -> Result<(), Error> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM imap_mailboxes WHERE owner = ?1)")?
+        .query_row([owner], |row| row.get(0))?;
+    if exists {
+        return Ok(());
+    }
+    insert_folder(conn, owner, "INBOX", None)?;
+    for (name, special) in SPECIAL_FOLDERS {
+        insert_folder(conn, owner, name, Some(special))?;
+    }
+    Ok(())
+}
+
+fn folder_id(conn: &Connection, owner: &str, name: &str) -> Result<Option<i64>, Error> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM imap_mailboxes WHERE owner = ?1 AND name = ?2")?
+        .query_row(params![owner, name], |row| row.get(0))
+        .optional()?)
+}
+
+fn create(conn: &Connection, owner: &str, name: &str) -> Result<Outcome, Error> {
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Ok(Outcome::Refused(FolderError::Exists));
+    }
+    if folder_id(conn, owner, name)?.is_some() {
+        return Ok(Outcome::Refused(FolderError::Exists));
+    }
+    // RFC 3501 §6.3.3: the superior names are created too.
+    let mut path = String::new();
+    for part in name.split(DELIMITER) {
+        if !path.is_empty() {
+            path.push(DELIMITER);
+        }
+        path.push_str(part);
+        insert_folder(conn, owner, &path, None)?;
+    }
+    Ok(Outcome::Done)
+}
+
+fn has_children(conn: &Connection, owner: &str, name: &str) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM imap_mailboxes
+             WHERE owner = ?1 AND substr(name, 1, length(?2) + 1) = ?2 || ?3)",
+        )?
+        .query_row(params![owner, name, DELIMITER.to_string()], |row| row.get(0))?)
+}
+
+fn delete(conn: &Connection, owner: &str, name: &str) -> Result<Outcome, Error> {
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Ok(Outcome::Refused(FolderError::Inbox));
+    }
+    let Some(id) = folder_id(conn, owner, name)? else {
+        return Ok(Outcome::Refused(FolderError::Missing));
+    };
+    if has_children(conn, owner, name)? {
+        return Ok(Outcome::Refused(FolderError::HasChildren));
+    }
+    conn.execute("DELETE FROM imap_messages WHERE mailbox = ?1", [id])?;
+    conn.execute("DELETE FROM imap_mailboxes WHERE id = ?1", [id])?;
+    Ok(Outcome::Done)
+}
+
+fn rename(conn: &Connection, owner: &str, from: &str, to: &str) -> Result<Outcome, Error> {
+    if from.eq_ignore_ascii_case("INBOX") {
+        return Ok(Outcome::Refused(FolderError::Inbox));
+    }
+    if to.eq_ignore_ascii_case("INBOX") || folder_id(conn, owner, to)?.is_some() {
+        return Ok(Outcome::Refused(FolderError::Exists));
+    }
+    if folder_id(conn, owner, from)?.is_none() {
+        return Ok(Outcome::Refused(FolderError::Missing));
+    }
+    // The folder and everything below it move; missing superiors of the new
+    // name are created (RFC 3501 §6.3.5).
+    let sep = DELIMITER.to_string();
+    conn.execute(
+        "UPDATE imap_mailboxes SET name = ?4 || substr(name, length(?2) + 1)
+         WHERE owner = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || ?3)",
+        params![owner, from, sep, to],
+    )?;
+    if let Some((parent, _)) = to.rsplit_once(DELIMITER) {
+        let mut path = String::new();
+        for part in parent.split(DELIMITER) {
+            if !path.is_empty() {
+                path.push(DELIMITER);
+            }
+            path.push_str(part);
+            insert_folder(conn, owner, &path, None)?;
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// Sets flags; for the catch-all's INBOX the read state and tags change on
+/// the message itself, and the UI hears of it.
+fn set_flags(
+    conn: &Connection,
+    owner: &str,
+    folder: &Folder,
+    entries: &[(EntryKey, Flags)],
+) -> Result<Vec<StoreEvent>, Error> {
+    let mut events = Vec::new();
+    if !folder.is_inbox() {
+        let mut update = conn.prepare_cached(
+            "UPDATE imap_messages SET flags = ?3 WHERE mailbox = ?1 AND uid = ?2",
+        )?;
+        for (key, flags) in entries {
+            update.execute(params![folder.id, key.uid, flags.to_text(true)])?;
+        }
+        return Ok(events);
+    }
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO imap_flags (owner, message, flags) VALUES (?1, ?2, ?3)
+         ON CONFLICT (owner, message) DO UPDATE SET flags = excluded.flags",
+    )?;
+    if !owner.is_empty() {
+        for (key, flags) in entries {
+            upsert.execute(params![owner, key.message, flags.to_text(true)])?;
+        }
+        return Ok(events);
+    }
+    let mut read_on = Vec::new();
+    let mut read_off = Vec::new();
+    let mut public = conn.prepare_cached("SELECT public_id, is_read FROM messages WHERE id = ?1")?;
+    for (key, flags) in entries {
+        let Some((id, read)) = public
+            .query_row([key.message], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        let Ok(id) = id.parse::<MessageId>() else {
+            continue;
+        };
+        // Keywords that are valid tag names are the UI's tags; the others
+        // ($Forwarded and the like) stay IMAP's own.
+        let (tag_words, own_words): (Vec<String>, Vec<String>) = flags
+            .keywords
+            .iter()
+            .cloned()
+            .partition(|k| tags::is_valid(k));
+        let mut own = flags.clone();
+        own.keywords = own_words;
+        let mut text = own.to_text(false);
+        for word in &own.keywords {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(word);
+        }
+        upsert.execute(params![owner, key.message, text])?;
+        if read != flags.seen {
+            conn.prepare_cached("UPDATE messages SET is_read = ?2 WHERE id = ?1")?
+                .execute(params![key.message, flags.seen])?;
+            if flags.seen {
+                read_on.push(id.clone());
+            } else {
+                read_off.push(id.clone());
+            }
+        }
+        let current = message_tags(conn, key.message)?;
+        let mut wanted: Vec<String> = current
+            .iter()
+            .filter(|t| !is_keyword(t))
+            .cloned()
+            .collect();
+        wanted.extend(tag_words);
+        let mut a: Vec<String> = current.iter().map(|t| t.to_lowercase()).collect();
+        let mut b: Vec<String> = wanted.iter().map(|t| t.to_lowercase()).collect();
+        a.sort();
+        b.sort();
+        if a != b {
+            let changed = super::changes::set_tags(conn, std::slice::from_ref(&id), &wanted)?;
+            if !changed.is_empty() {
+                events.push(StoreEvent::TagsChanged {
+                    ids: changed,
+                    tags: wanted,
+                });
+            }
+        }
+    }
+    if !read_on.is_empty() {
+        events.push(StoreEvent::ReadChanged {
+            ids: read_on,
+            read: true,
+        });
+    }
+    if !read_off.is_empty() {
+        events.push(StoreEvent::ReadChanged {
+            ids: read_off,
+            read: false,
+        });
+    }
+    Ok(events)
+}
+
+fn message_tags(conn: &Connection, message: i64) -> Result<Vec<String>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.name FROM message_tags mt JOIN tags t ON t.id = mt.tag
+         WHERE mt.message = ?1 ORDER BY t.name",
+    )?;
+    let rows = stmt.query_map([message], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn expunge(
+    conn: &Connection,
+    pending: &mut Pending,
+    owner: &str,
+    folder: &Folder,
+    keys: &[EntryKey],
+) -> Result<Vec<StoreEvent>, Error> {
+    if !folder.is_inbox() {
+        let mut remove =
+            conn.prepare_cached("DELETE FROM imap_messages WHERE mailbox = ?1 AND uid = ?2")?;
+        for key in keys {
+            remove.execute(params![folder.id, key.uid])?;
+        }
+        return Ok(Vec::new());
+    }
+    if owner.is_empty() {
+        // The catch-all's deletions are everyone's (SPEC §3).
+        let mut public = conn.prepare_cached("SELECT public_id FROM messages WHERE id = ?1")?;
+        let mut ids = Vec::new();
+        for key in keys {
+            let id: Option<String> = public
+                .query_row([key.message], |row| row.get(0))
+                .optional()?;
+            if let Some(id) = id.and_then(|id| id.parse::<MessageId>().ok()) {
+                ids.push(id);
+            }
+        }
+        let deleted = super::changes::delete(conn, &Target::Ids(ids), pending)?;
+        return Ok(if deleted.is_empty() {
+            Vec::new()
+        } else {
+            vec![StoreEvent::Deleted(deleted)]
+        });
+    }
+    let mut hide = conn
+        .prepare_cached("INSERT OR IGNORE INTO hidden (owner, message) VALUES (?1, ?2)")?;
+    let mut unflag =
+        conn.prepare_cached("DELETE FROM imap_flags WHERE owner = ?1 AND message = ?2")?;
+    for key in keys {
+        hide.execute(params![owner, key.message])?;
+        unflag.execute(params![owner, key.message])?;
+    }
+    Ok(Vec::new())
+}
+
+/// Assigns the next UIDs of a folder.
+fn take_uids(conn: &Connection, folder: i64, n: usize) -> Result<(u32, u32), Error> {
+    let (uidvalidity, first): (u32, u32) = conn
+        .prepare_cached("SELECT uidvalidity, uidnext FROM imap_mailboxes WHERE id = ?1")?
+        .query_row([folder], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    conn.prepare_cached("UPDATE imap_mailboxes SET uidnext = uidnext + ?2 WHERE id = ?1")?
+        .execute(params![folder, n])?;
+    Ok((uidvalidity, first))
+}
+
+fn copy(
+    conn: &Connection,
+    owner: &str,
+    from: &Folder,
+    entries: &[(EntryKey, Flags)],
+    to: &str,
+) -> Result<Outcome, Error> {
+    let Some(target) = folder_id(conn, owner, to)? else {
+        return Ok(Outcome::Refused(FolderError::Missing));
+    };
+    let (uidvalidity, first) = take_uids(conn, target, entries.len())?;
+    let mut uids = Vec::with_capacity(entries.len());
+    for (i, (key, flags)) in entries.iter().enumerate() {
+        let uid = first + i as u32;
+        let copied = if from.is_inbox() {
+            conn.prepare_cached(
+                "INSERT INTO imap_messages (mailbox, uid, flags, received_at, served_size, data)
+                 SELECT ?1, ?2, ?3, received_at, served_size, data FROM messages WHERE id = ?4",
+            )?
+            .execute(params![target, uid, flags.to_text(true), key.message])?
+        } else {
+            conn.prepare_cached(
+                "INSERT INTO imap_messages (mailbox, uid, flags, received_at, served_size, data)
+                 SELECT ?1, ?2, ?3, received_at, served_size, data FROM imap_messages
+                 WHERE mailbox = ?4 AND uid = ?5",
+            )?
+            .execute(params![target, uid, flags.to_text(true), from.id, key.uid])?
+        };
+        if copied > 0 {
+            uids.push(uid);
+        }
+    }
+    Ok(Outcome::Copied(Copied { uidvalidity, uids }))
+}
+
+fn append(
+    conn: &Connection,
+    owner: &str,
+    to: &str,
+    data: &[u8],
+    flags: &Flags,
+    received_ms: i64,
+) -> Result<Outcome, Error> {
+    let Some(target) = folder_id(conn, owner, to)? else {
+        return Ok(Outcome::Refused(FolderError::Missing));
+    };
+    let (uidvalidity, uid) = take_uids(conn, target, 1)?;
+    conn.prepare_cached(
+        "INSERT INTO imap_messages (mailbox, uid, flags, received_at, served_size, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        target,
+        uid,
+        flags.to_text(true),
+        received_ms,
+        super::served_size(data),
+        data
+    ])?;
+    Ok(Outcome::Copied(Copied {
+        uidvalidity,
+        uids: vec![uid],
+    }))
+}
+
+// ---- reads ----
+
+fn row_to_folder(row: &rusqlite::Row<'_>) -> rusqlite::Result<Folder> {
+    Ok(Folder {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        uidvalidity: row.get(2)?,
+        subscribed: row.get(3)?,
+        special: row.get(4)?,
+    })
+}
+
+/// An owner's folders, INBOX first, then by name.
+pub(crate) fn folders(conn: &Connection, owner: &str) -> Result<Vec<Folder>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, uidvalidity, subscribed, special FROM imap_mailboxes
+         WHERE owner = ?1 ORDER BY name != 'INBOX', name",
+    )?;
+    let rows = stmt.query_map([owner], row_to_folder)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One folder by name (`INBOX` in any case).
+pub(crate) fn folder(conn: &Connection, owner: &str, name: &str) -> Result<Option<Folder>, Error> {
+    let name = if name.eq_ignore_ascii_case("INBOX") {
+        "INBOX"
+    } else {
+        name
+    };
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, name, uidvalidity, subscribed, special FROM imap_mailboxes
+             WHERE owner = ?1 AND name = ?2",
+        )?
+        .query_row(params![owner, name], row_to_folder)
+        .optional()?)
+}
+
+/// The entries of a folder with a UID above `after`, by UID.
+pub(crate) fn entries(
+    conn: &Connection,
+    owner: &str,
+    folder: &Folder,
+    after: u32,
+) -> Result<Vec<Entry>, Error> {
+    if !folder.is_inbox() {
+        let mut stmt = conn.prepare_cached(
+            "SELECT uid, flags, received_at, served_size FROM imap_messages
+             WHERE mailbox = ?1 AND uid > ?2 ORDER BY uid",
+        )?;
+        let rows = stmt.query_map(params![folder.id, after], |row| {
+            Ok(Entry {
+                uid: row.get(0)?,
+                message: 0,
+                flags: Flags::parse(&row.get::<_, String>(1)?),
+                received_ms: row.get(2)?,
+                size: row.get(3)?,
+            })
+        })?;
+        return Ok(rows.collect::<Result<_, _>>()?);
+    }
+    if owner.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "SELECT u.uid, m.id, m.is_read, f.flags, m.received_at, m.served_size,
+                 (SELECT group_concat(t.name, char(31)) FROM message_tags mt
+                  JOIN tags t ON t.id = mt.tag WHERE mt.message = m.id)
+             FROM imap_uids u JOIN messages m ON m.id = u.message
+             LEFT JOIN imap_flags f ON f.owner = '' AND f.message = m.id
+             WHERE u.uid > ?1 ORDER BY u.uid",
+        )?;
+        let rows = stmt.query_map([after], |row| {
+            let mut flags = Flags::parse(&row.get::<_, Option<String>>(3)?.unwrap_or_default());
+            flags.seen = row.get(2)?;
+            if let Some(names) = row.get::<_, Option<String>>(6)? {
+                for name in names.split('\u{1f}').filter(|n| is_keyword(n)) {
+                    flags.insert(name);
+                }
+            }
+            Ok(Entry {
+                uid: row.get(0)?,
+                message: row.get(1)?,
+                flags,
+                received_ms: row.get(4)?,
+                size: row.get(5)?,
+            })
+        })?;
+        return Ok(rows.collect::<Result<_, _>>()?);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.uid, m.id, f.flags, m.received_at, m.served_size
+         FROM recipients r JOIN imap_uids u ON u.message = r.message
+         JOIN messages m ON m.id = r.message
+         LEFT JOIN imap_flags f ON f.owner = ?1 AND f.message = m.id
+         WHERE r.address = ?1 AND u.uid > ?2
+           AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
+         ORDER BY u.uid",
+    )?;
+    let rows = stmt.query_map(params![owner, after], |row| {
+        Ok(Entry {
+            uid: row.get(0)?,
+            message: row.get(1)?,
+            flags: Flags::parse(&row.get::<_, Option<String>>(2)?.unwrap_or_default()),
+            received_ms: row.get(3)?,
+            size: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The next UID of a folder. INBOX shares the database's UID sequence, so
+/// its UIDNEXT only ever grows.
+pub(crate) fn uidnext(conn: &Connection, folder: &Folder) -> Result<u32, Error> {
+    if folder.is_inbox() {
+        let last: Option<u32> = conn
+            .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'imap_uids'")?
+            .query_row([], |row| row.get(0))
+            .optional()?;
+        return Ok(last.unwrap_or(0).saturating_add(1));
+    }
+    Ok(conn
+        .prepare_cached("SELECT uidnext FROM imap_mailboxes WHERE id = ?1")?
+        .query_row([folder.id], |row| row.get(0))?)
+}
+
+/// A folder's counts for STATUS.
+pub(crate) fn status(conn: &Connection, owner: &str, folder: &Folder) -> Result<FolderStatus, Error> {
+    let all = entries(conn, owner, folder, 0)?;
+    Ok(FolderStatus {
+        messages: all.len() as u32,
+        unseen: all.iter().filter(|e| !e.flags.seen).count() as u32,
+        uidnext: uidnext(conn, folder)?,
+        uidvalidity: folder.uidvalidity,
+    })
+}
+
+/// The bytes of entries, in order (None for one that is gone).
+pub(crate) fn bodies(
+    conn: &Connection,
+    folder: &Folder,
+    keys: &[EntryKey],
+) -> Result<Vec<Option<Vec<u8>>>, Error> {
+    let mut out = Vec::with_capacity(keys.len());
+    if folder.is_inbox() {
+        let mut stmt = conn.prepare_cached("SELECT data FROM messages WHERE id = ?1")?;
+        for key in keys {
+            out.push(stmt.query_row([key.message], |row| row.get(0)).optional()?);
+        }
+    } else {
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM imap_messages WHERE mailbox = ?1 AND uid = ?2")?;
+        for key in keys {
+            out.push(
+                stmt.query_row(params![folder.id, key.uid], |row| row.get(0))
+                    .optional()?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The INBOX UID of a stored message.
+pub(crate) fn uid_of(conn: &Connection, id: &MessageId) -> Result<Option<u32>, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message
+             WHERE m.public_id = ?1",
+        )?
+        .query_row([id.as_str()], |row| row.get(0))
+        .optional()?)
+}
