@@ -11,6 +11,8 @@
 //! - [`auth`]: credentials and the SASL mechanisms shared by the mail protocols.
 //! - [`smtp`]: the SMTP listener and session state machine.
 //! - [`pop3`]: the POP3 listener: each login's mailbox, snapshotted at login.
+//! - [`imap`]: IMAP; [`imap::mime`] turns stored bytes into ENVELOPE, BODYSTRUCTURE,
+//!   `BODY[section]` and the content predicates of SEARCH.
 //! - [`message`]: parsing received bytes into the summary kept for listing and search.
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.
@@ -30,6 +32,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod imap;
 pub mod message;
 mod net;
 pub mod pop3;

@@ -1,0 +1,2 @@
+//! IMAP: the structure of stored messages as IMAP serves it (ENVELOPE, BODYSTRUCTURE, sections, search predicates).
+pub mod mime;
