@@ -8,6 +8,8 @@ mod clients_python;
 mod clients_swaks;
 mod durability;
 mod harness;
+mod imap_clients;
+mod imap_raw;
 mod npm;
 mod pop3_async_pop;
 mod pop3_clients;
