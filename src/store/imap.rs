@@ -7,12 +7,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::changes::Target;
 use super::index::Pending;
-use super::{Error, StoreEvent};
 use super::mailboxes::{
     Copied, DELIMITER, Entry, EntryKey, Flags, Folder, FolderError, FolderStatus, SPECIAL_FOLDERS,
     is_keyword,
 };
 use super::model::MessageId;
+use super::{Error, StoreEvent};
 use crate::message::tags;
 
 /// A change to an owner's IMAP view, made by the writer.
@@ -169,7 +169,9 @@ fn has_children(conn: &Connection, owner: &str, name: &str) -> Result<bool, Erro
             "SELECT EXISTS (SELECT 1 FROM imap_mailboxes
              WHERE owner = ?1 AND substr(name, 1, length(?2) + 1) = ?2 || ?3)",
         )?
-        .query_row(params![owner, name, DELIMITER.to_string()], |row| row.get(0))?)
+        .query_row(params![owner, name, DELIMITER.to_string()], |row| {
+            row.get(0)
+        })?)
 }
 
 fn delete(conn: &Connection, owner: &str, name: &str) -> Result<Outcome, Error> {
@@ -248,7 +250,8 @@ fn set_flags(
     }
     let mut read_on = Vec::new();
     let mut read_off = Vec::new();
-    let mut public = conn.prepare_cached("SELECT public_id, is_read FROM messages WHERE id = ?1")?;
+    let mut public =
+        conn.prepare_cached("SELECT public_id, is_read FROM messages WHERE id = ?1")?;
     for (key, flags) in entries {
         let Some((id, read)) = public
             .query_row([key.message], |row| {
@@ -288,11 +291,7 @@ fn set_flags(
             }
         }
         let current = message_tags(conn, key.message)?;
-        let mut wanted: Vec<String> = current
-            .iter()
-            .filter(|t| !is_keyword(t))
-            .cloned()
-            .collect();
+        let mut wanted: Vec<String> = current.iter().filter(|t| !is_keyword(t)).cloned().collect();
         wanted.extend(tag_words);
         let mut a: Vec<String> = current.iter().map(|t| t.to_lowercase()).collect();
         let mut b: Vec<String> = wanted.iter().map(|t| t.to_lowercase()).collect();
@@ -366,8 +365,8 @@ fn expunge(
             vec![StoreEvent::Deleted(deleted)]
         });
     }
-    let mut hide = conn
-        .prepare_cached("INSERT OR IGNORE INTO hidden (owner, message) VALUES (?1, ?2)")?;
+    let mut hide =
+        conn.prepare_cached("INSERT OR IGNORE INTO hidden (owner, message) VALUES (?1, ?2)")?;
     let mut unflag =
         conn.prepare_cached("DELETE FROM imap_flags WHERE owner = ?1 AND message = ?2")?;
     for key in keys {
@@ -577,7 +576,11 @@ pub(crate) fn uidnext(conn: &Connection, folder: &Folder) -> Result<u32, Error> 
 }
 
 /// A folder's counts for STATUS.
-pub(crate) fn status(conn: &Connection, owner: &str, folder: &Folder) -> Result<FolderStatus, Error> {
+pub(crate) fn status(
+    conn: &Connection,
+    owner: &str,
+    folder: &Folder,
+) -> Result<FolderStatus, Error> {
     let all = entries(conn, owner, folder, 0)?;
     Ok(FolderStatus {
         messages: all.len() as u32,

@@ -157,7 +157,8 @@ fn system(name: &str) -> Option<System> {
 pub fn is_keyword(name: &str) -> bool {
     !name.is_empty()
         && name.bytes().all(|b| {
-            b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+            b.is_ascii_graphic()
+                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
         })
 }
 

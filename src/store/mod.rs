@@ -85,7 +85,9 @@ pub enum StoreEvent {
     /// Many messages changed at once (a tag renamed or deleted): views reload.
     Changed,
     /// An IMAP owner's folders, flags or copies changed ('' is the catch-all).
-    MailboxChanged { owner: String },
+    MailboxChanged {
+        owner: String,
+    },
 }
 
 /// A handle to the store; cheap to clone. The database closes when the last

@@ -84,7 +84,11 @@ impl Job {
 enum Done {
     Inserted(Reply<Arc<MessageMeta>>, Result<Arc<MessageMeta>, Error>),
     Counted(Reply<usize>, Result<usize, Error>, Option<StoreEvent>),
-    Imap(Reply<imap::Outcome>, Result<imap::Outcome, Error>, Vec<StoreEvent>),
+    Imap(
+        Reply<imap::Outcome>,
+        Result<imap::Outcome, Error>,
+        Vec<StoreEvent>,
+    ),
 }
 
 impl Done {
