@@ -9,6 +9,7 @@ mod clients_swaks;
 mod durability;
 mod harness;
 mod imap_clients;
+mod imap_imaplib;
 mod imap_raw;
 mod npm;
 mod pop3_async_pop;
