@@ -115,3 +115,6 @@ async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit
     )
     .await;
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::command::Command;
 use imap_codec::imap_types::core::{LiteralMode, Tag};
 use imap_codec::imap_types::response::{Greeting, Response};
-use imap_codec::{CommandCodec, GreetingCodec, ResponseCodec, decode::Decoder, encode::Encoder};
+use imap_codec::{CommandCodec, GreetingCodec, ResponseCodec, encode::Encoder};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -311,9 +311,4 @@ enum Message {
 fn fragmentizer(max_literal: u32) -> Fragmentizer {
     // Room for the command lines around the largest literal.
     Fragmentizer::new(max_literal.saturating_add(MAX_LINE as u32 * 2))
-}
-
-/// Decodes one command from complete bytes (the property tests' entry).
-pub fn decode_command(bytes: &[u8]) -> bool {
-    CommandCodec::default().decode(bytes).is_ok()
 }
