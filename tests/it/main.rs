@@ -8,6 +8,7 @@ mod clients_python;
 mod clients_swaks;
 mod durability;
 mod harness;
+mod imap_async_imap;
 mod imap_clients;
 mod imap_imaplib;
 mod imap_raw;
