@@ -10,6 +10,7 @@ mod durability;
 mod harness;
 mod imap_async_imap;
 mod imap_clients;
+mod imap_curl;
 mod imap_imaplib;
 mod imap_raw;
 mod npm;
