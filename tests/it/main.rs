@@ -13,6 +13,7 @@ mod imap_clients;
 mod imap_curl;
 mod imap_imaplib;
 mod imap_raw;
+mod imap_sync;
 mod npm;
 mod pop3_async_pop;
 mod pop3_clients;
