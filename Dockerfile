@@ -25,10 +25,11 @@ COPY --from=build /rootfs/ /
 ENV MAILSINK_SMTP_ADDR=0.0.0.0:1025 \
     MAILSINK_HTTP_ADDR=0.0.0.0:8025 \
     MAILSINK_POP3_ADDR=0.0.0.0:1110 \
+    MAILSINK_IMAP_ADDR=0.0.0.0:1143 \
     TMPDIR=/tmp
 USER 65534:65534
 VOLUME /data
-EXPOSE 1025 1110 8025
+EXPOSE 1025 1110 1143 8025
 HEALTHCHECK --interval=15s --timeout=5s --start-period=2s CMD ["/mailsink", "readyz"]
 ENTRYPOINT ["/mailsink"]
 CMD ["serve"]
