@@ -1,6 +1,6 @@
 //! The IMAP listener (SPEC §6): IMAP4rev1 with IDLE, UIDPLUS, MOVE,
-//! NAMESPACE, ENABLE, ID, LITERAL+, UNSELECT, SASL-IR, CHILDREN and
-//! SPECIAL-USE, in plaintext with STARTTLS or with implicit TLS (IMAPS).
+//! NAMESPACE, ENABLE, ID, LITERAL+, UNSELECT, SASL-IR, CHILDREN,
+//! SPECIAL-USE and BINARY, in plaintext with STARTTLS or with implicit TLS (IMAPS).
 //!
 //! Commands are decoded and responses encoded by imap-codec ([`wire`]); the
 //! session state machine ([`session`]) serves each login its folders (SPEC

@@ -90,6 +90,7 @@ pub(crate) fn capabilities(tls: bool) -> Vec1<Capability<'static>> {
         Capability::Unselect,
         Capability::from(atom("CHILDREN")),
         Capability::from(atom("SPECIAL-USE")),
+        Capability::Binary,
     ]);
     Vec1::try_from(caps).expect("the list is never empty")
 }

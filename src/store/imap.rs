@@ -539,15 +539,28 @@ pub(crate) fn entries(
         })?;
         return Ok(rows.collect::<Result<_, _>>()?);
     }
-    let mut stmt = conn.prepare_cached(
+    // A whole mailbox is read from the address's recipients; what arrived
+    // after a UID (new mail, for a view catching up) from the UID range,
+    // which CROSS JOIN makes the outer loop: otherwise SQLite walks every
+    // recipient row of the address to find the few new ones.
+    let sql = if after == 0 {
         "SELECT u.uid, m.id, f.flags, m.received_at, m.served_size
          FROM recipients r JOIN imap_uids u ON u.message = r.message
          JOIN messages m ON m.id = r.message
          LEFT JOIN imap_flags f ON f.owner = ?1 AND f.message = m.id
          WHERE r.address = ?1 AND u.uid > ?2
            AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
-         ORDER BY u.uid",
-    )?;
+         ORDER BY u.uid"
+    } else {
+        "SELECT u.uid, m.id, f.flags, m.received_at, m.served_size
+         FROM imap_uids u CROSS JOIN recipients r ON r.address = ?1 AND r.message = u.message
+         JOIN messages m ON m.id = u.message
+         LEFT JOIN imap_flags f ON f.owner = ?1 AND f.message = m.id
+         WHERE u.uid > ?2
+           AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
+         ORDER BY u.uid"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![owner, after], |row| {
         Ok(Entry {
             uid: row.get(0)?,

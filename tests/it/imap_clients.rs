@@ -16,7 +16,7 @@ use crate::pop3_clients::Mail;
 
 /// The server's capabilities, as CAPABILITY lists them before TLS.
 pub const CAPABILITIES: &str = "IMAP4REV1 STARTTLS AUTH=PLAIN AUTH=LOGIN SASL-IR LITERAL+ IDLE \
-     UIDPLUS MOVE NAMESPACE ENABLE ID UNSELECT CHILDREN SPECIAL-USE";
+     UIDPLUS MOVE NAMESPACE ENABLE ID UNSELECT CHILDREN SPECIAL-USE BINARY";
 
 /// Delivers a message to `rcpts` with `slug` as its Subject and returns it
 /// as stored (trace headers, then the client's bytes).

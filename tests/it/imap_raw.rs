@@ -590,3 +590,29 @@ async fn shutdown_says_bye() {
     assert_eq!(imap.read_to_close().await, "* BYE server shutting down\r\n");
     stopping.await.expect("the server stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_fetch_decodes_the_transfer_encoding() {
+    let app = TestApp::spawn().await;
+    crate::harness::deliver(
+        app.smtp,
+        "sender@example.com",
+        &["rob@example.com"],
+        "From: sender@example.com\r\nTo: rob@example.com\r\nSubject: bin\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=",
+    )
+    .await;
+    let mut imap = Imap::login(app.imap, "rob@example.com").await;
+    imap.command("a SELECT INBOX").await;
+    imap.expect(
+        "b FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])",
+        "* 1 FETCH (BINARY[1] ~{5}\r\nhello BINARY.SIZE[1] 5)\r\nb OK FETCH completed\r\n",
+    )
+    .await;
+    imap.expect(
+        "c FETCH 1 (BODY.PEEK[1])",
+        "* 1 FETCH (BODY[1] {10}\r\naGVsbG8=\r\n)\r\nc OK FETCH completed\r\n",
+    )
+    .await;
+}
