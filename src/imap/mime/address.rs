@@ -1,7 +1,8 @@
 //! RFC 5322 §3.4 address lists as IMAP envelope addresses (RFC 3501 §7.4.2):
 //! display names unquoted but otherwise as sent (encoded words stay encoded),
-//! groups as a start marker (mailbox = group name, host NIL) and an end
-//! marker (all NIL), the way Dovecot writes them.
+//! an empty name as NIL, groups as a start marker (mailbox = group name, host
+//! NIL) and an end marker (all NIL), and Dovecot's MISSING_MAILBOX and
+//! MISSING_DOMAIN for what a broken address lacks (`<>` included).
 
 /// One IMAP address structure; `None` is NIL.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -224,14 +225,10 @@ impl Parser {
         let mut comment = None;
         while let Some(token) = self.peek() {
             match token {
-                Token::Word { text, quoted } => {
-                    if *quoted {
-                        local.push(b'"');
-                        local.extend_from_slice(text);
-                        local.push(b'"');
-                    } else {
-                        local.extend_from_slice(text);
-                    }
+                // A quoted local part is given without its quotes, as
+                // Dovecot does.
+                Token::Word { text, .. } => {
+                    local.extend_from_slice(text);
                     words.push(text.clone());
                 }
                 Token::Comment(text) => comment = Some(text.clone()),
@@ -244,7 +241,7 @@ impl Parser {
             self.pos += 1;
         }
         Phrase {
-            display: (!words.is_empty()).then(|| words.join(&b' ')),
+            display: Some(words.join(&b' ')).filter(|d| !d.is_empty()),
             local,
             comment,
         }
@@ -285,13 +282,6 @@ impl Parser {
             if closing {
                 break;
             }
-        }
-        if local.is_empty() && host.is_none() {
-            // `<>`: the null path.
-            return Address {
-                route: (!route.is_empty()).then_some(route),
-                ..Address::default()
-            };
         }
         Address {
             name: None,

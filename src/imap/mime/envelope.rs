@@ -17,7 +17,7 @@ pub fn envelope(message: &[u8]) -> Envelope<'static> {
 /// The ENVELOPE for a header block (also used for message/rfc822 parts).
 pub(super) fn of_header(header: &[u8]) -> Envelope<'static> {
     let fields = header::fields(header);
-    let text = |name: &str| nstring(header::first(&fields, name).map(|f| header::unfold(f.value)));
+    let text = |name: &str| nstring(header::last(&fields, name).map(|f| header::unfold(f.value)));
     let from = addresses(&fields, "From");
     let sender = addresses(&fields, "Sender");
     let reply_to = addresses(&fields, "Reply-To");
@@ -45,7 +45,7 @@ pub(super) fn of_header(header: &[u8]) -> Envelope<'static> {
 }
 
 fn addresses(fields: &[Field<'_>], name: &str) -> Vec<Address<'static>> {
-    let Some(field) = header::first(fields, name) else {
+    let Some(field) = header::last(fields, name) else {
         return Vec::new();
     };
     address::parse_list(&header::unfold(field.value))

@@ -11,6 +11,8 @@ pub(super) struct Field<'h> {
     pub value: &'h [u8],
     /// The whole field with its final line break, as it appears.
     pub raw: &'h [u8],
+    /// Where `raw` starts in the header block.
+    pub offset: usize,
 }
 
 /// The fields of a header block, in order. Lines that are neither a field nor
@@ -33,6 +35,7 @@ pub(super) fn fields<'a>(header: &'a [u8]) -> Vec<Field<'a>> {
                 name: trim_end(&header[start..colon]),
                 value: &header[colon + 1..value_end.max(colon + 1)],
                 raw,
+                offset: start,
             });
         }
     };
@@ -54,7 +57,8 @@ pub(super) fn fields<'a>(header: &'a [u8]) -> Vec<Field<'a>> {
     out
 }
 
-/// The first field named `name` (case-insensitive).
+/// The first field named `name` (case-insensitive): a Content-* field that
+/// occurs twice counts once, as in Dovecot.
 pub(super) fn first<'h>(fields: &[Field<'h>], name: &str) -> Option<Field<'h>> {
     fields
         .iter()
@@ -62,10 +66,31 @@ pub(super) fn first<'h>(fields: &[Field<'h>], name: &str) -> Option<Field<'h>> {
         .copied()
 }
 
-/// A field value unfolded (line breaks removed, RFC 5322 §2.2.3) with
-/// leading white space dropped.
+/// The last field named `name` (case-insensitive): an envelope field that
+/// occurs twice takes its last value, as in Dovecot.
+pub(super) fn last<'h>(fields: &[Field<'h>], name: &str) -> Option<Field<'h>> {
+    fields
+        .iter()
+        .rev()
+        .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+        .copied()
+}
+
+/// Whether a header block ends with the empty line that separates it from
+/// a body.
+pub(super) fn has_blank_line(header: &[u8]) -> bool {
+    matches!(header, b"\r\n" | b"\n") || header.ends_with(b"\n\r\n") || header.ends_with(b"\n\n")
+}
+
+/// A field value unfolded (line breaks removed, RFC 5322 §2.2.3) with the
+/// white space after the colon dropped. The white space that starts a
+/// continuation line stays, even when the first line is empty (as Dovecot
+/// keeps it).
 pub(super) fn unfold(value: &[u8]) -> Vec<u8> {
-    let value = trim_start(value);
+    let mut value = value;
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
     value
         .iter()
         .copied()
@@ -73,22 +98,11 @@ pub(super) fn unfold(value: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-pub(super) fn trim_start(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t' | b'\r' | b'\n', rest @ ..] = s {
-        s = rest;
-    }
-    s
-}
-
 pub(super) fn trim_end(mut s: &[u8]) -> &[u8] {
     while let [rest @ .., b' ' | b'\t' | b'\r' | b'\n'] = s {
         s = rest;
     }
     s
-}
-
-pub(super) fn trim(s: &[u8]) -> &[u8] {
-    trim_end(trim_start(s))
 }
 
 /// An attribute and its value.
@@ -137,6 +151,16 @@ impl ContentType {
         })
     }
 
+    /// A text type sent without a charset gets charset=us-ascii after its
+    /// other parameters (RFC 2045 §5.2), as Dovecot reports it.
+    pub fn with_default_charset(mut self) -> Self {
+        if self.is_text() && param(&self.params, "charset").is_none() {
+            self.params
+                .push((b"charset".to_vec(), b"us-ascii".to_vec()));
+        }
+        self
+    }
+
     pub fn is_multipart(&self) -> bool {
         self.kind.eq_ignore_ascii_case("multipart")
     }
@@ -169,6 +193,15 @@ pub(super) fn disposition(value: &[u8]) -> Option<(Vec<u8>, Vec<Param>)> {
     Some((kind, lexer.params()))
 }
 
+/// Content-Transfer-Encoding: one token, comments allowed around it;
+/// anything else is no encoding at all.
+pub(super) fn transfer_encoding(value: &[u8]) -> Option<Vec<u8>> {
+    let mut lexer = Lexer::new(value);
+    let token = lexer.token()?.to_vec();
+    lexer.skip_cfws();
+    lexer.at_end().then_some(token)
+}
+
 /// Content-Language: the comma-separated language tags (RFC 3282).
 pub(super) fn languages(value: &[u8]) -> Vec<Vec<u8>> {
     let mut lexer = Lexer::new(value);
@@ -195,6 +228,10 @@ pub(super) struct Lexer<'v> {
 impl<'v> Lexer<'v> {
     pub fn new(s: &'v [u8]) -> Self {
         Lexer { s, pos: 0 }
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.s.len()
     }
 
     /// Skips white space, line breaks and (nested) comments.

@@ -2,7 +2,10 @@
 //! SUBJECT, FROM, TO, CC, BCC and the SENT* dates. A [`Searchable`] is built
 //! once per message and answers every key; matching decodes MIME encoded
 //! words, transfer encodings and charsets, and compares case-insensitively
-//! in Unicode.
+//! in Unicode. What each key looks at follows Dovecot (checked live on the
+//! corpus): BODY is the decoded content of the text/* and message/* parts,
+//! TEXT adds every header of the message and of its parts, field names
+//! included.
 
 use chrono::NaiveDate;
 use mail_parser::decoders::charsets::map::charset_decoder;
@@ -18,8 +21,10 @@ use crate::message::decode;
 pub struct Searchable {
     /// Top-level header fields: lower-case name, lower-cased decoded value.
     headers: Vec<(String, String)>,
-    /// The decoded text of the body parts (and of encapsulated messages),
-    /// lower-cased.
+    /// Every header field, of the message and of its parts, as
+    /// `name: value` lines, lower-cased.
+    all_headers: String,
+    /// The decoded content of the text/* and message/* parts, lower-cased.
     body: String,
     sent: Option<NaiveDate>,
 }
@@ -34,10 +39,13 @@ impl Searchable {
         let sent = parsed.as_ref().and_then(Message::date).and_then(|d| {
             NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
         });
+        let mut all_headers = String::new();
+        push_lines(&mut all_headers, &headers);
         let mut body = String::new();
-        body_text(&served, &root, &mut body);
+        contents(&served, &root, &mut body, &mut all_headers, 0);
         Searchable {
             headers,
+            all_headers,
             body: body.to_lowercase(),
             sent,
         }
@@ -58,10 +66,11 @@ impl Searchable {
         self.body.contains(&needle.to_lowercase())
     }
 
-    /// TEXT string: the header or the body contains `needle`.
+    /// TEXT string: a header (field names included) or the body contains
+    /// `needle`.
     pub fn text_contains(&self, needle: &str) -> bool {
         let needle = needle.to_lowercase();
-        self.body.contains(&needle) || self.headers.iter().any(|(_, v)| v.contains(&needle))
+        self.body.contains(&needle) || self.all_headers.contains(&needle)
     }
 
     /// SUBJECT string.
@@ -90,7 +99,9 @@ impl Searchable {
     }
 
     /// The day of the Date: header as written, its time and zone
-    /// disregarded (RFC 3501 SENTBEFORE, SENTON, SENTSINCE).
+    /// disregarded (RFC 3501 SENTBEFORE, SENTON, SENTSINCE). None when there
+    /// is no valid Date:; the server then uses the day of the INTERNALDATE,
+    /// as Dovecot does.
     pub fn sent_date(&self) -> Option<NaiveDate> {
         self.sent
     }
@@ -116,6 +127,15 @@ fn header_texts(message: &Message<'_>) -> Vec<(String, String)> {
             (h.name().to_ascii_lowercase(), value.trim().to_lowercase())
         })
         .collect()
+}
+
+fn push_lines(out: &mut String, fields: &[(String, String)]) {
+    for (name, value) in fields {
+        out.push_str(name);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push('\n');
+    }
 }
 
 /// `Name <address>` for every address, groups flattened.
@@ -147,42 +167,46 @@ fn parse_header(header: &[u8]) -> Option<Message<'_>> {
         .parse_headers(header)
 }
 
-/// Appends the decoded text of every text part, and the header and text of
-/// encapsulated messages.
-fn body_text(m: &[u8], entity: &Entity, out: &mut String) {
+/// Appends the decoded content of the text/* and message/* parts under
+/// `entity` to `body`, and the headers of its parts and encapsulated
+/// messages to `headers`. A part in a transfer encoding that cannot be
+/// undone is not searched.
+fn contents(m: &[u8], entity: &Entity, body: &mut String, headers: &mut String, depth: usize) {
+    if depth > 0
+        && let Some(parsed) = parse_header(&m[entity.header.clone()])
+    {
+        push_lines(headers, &header_texts(&parsed));
+    }
     match &entity.kind {
-        Kind::Multipart(parts) => parts.iter().for_each(|p| body_text(m, p, out)),
-        Kind::Message(nested) => {
-            if let Some(parsed) = parse_header(&m[nested.header.clone()]) {
-                for (name, value) in header_texts(&parsed) {
-                    out.push_str(&name);
-                    out.push_str(": ");
-                    out.push_str(&value);
-                    out.push('\n');
-                }
+        Kind::Multipart(parts) => parts
+            .iter()
+            .for_each(|p| contents(m, p, body, headers, depth + 1)),
+        Kind::Message(nested) => contents(m, nested, body, headers, depth + 1),
+        Kind::Leaf => {
+            let ct = &entity.content_type;
+            if !(ct.is_text() || ct.kind.eq_ignore_ascii_case("message")) {
+                return;
             }
-            body_text(m, nested, out);
-        }
-        Kind::Leaf if entity.content_type.is_text() => {
             let fields = header::fields(&m[entity.header.clone()]);
             let encoding = header::first(&fields, "Content-Transfer-Encoding")
-                .map(|f| header::trim(f.value).to_ascii_lowercase())
+                .and_then(|f| header::transfer_encoding(f.value))
+                .map(|e| e.to_ascii_lowercase())
                 .unwrap_or_default();
             let raw = &m[entity.body.clone()];
             let bytes = match encoding.as_slice() {
+                b"" | b"7bit" | b"8bit" | b"binary" => raw.to_vec(),
                 b"base64" => decode::base64(raw),
                 b"quoted-printable" => decode::quoted_printable(raw),
-                _ => raw.to_vec(),
+                _ => return,
             };
-            let charset = header::param(&entity.content_type.params, "charset");
+            let charset = header::param(&ct.params, "charset");
             let text = match charset.and_then(charset_decoder) {
                 Some(decoder) if !charset.is_some_and(is_utf8) => decoder(&bytes),
                 _ => String::from_utf8_lossy(&bytes).into_owned(),
             };
-            out.push_str(&text);
-            out.push('\n');
+            body.push_str(&text);
+            body.push('\n');
         }
-        Kind::Leaf => {}
     }
 }
 

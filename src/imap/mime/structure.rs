@@ -46,8 +46,7 @@ fn of_entity(m: &[u8], entity: &Entity, extended: bool) -> BodyStructure<'static
         id: text(&fields, "Content-ID"),
         description: text(&fields, "Content-Description"),
         content_transfer_encoding: header::first(&fields, "Content-Transfer-Encoding")
-            .map(|f| header::trim(f.value).to_vec())
-            .filter(|v| !v.is_empty())
+            .and_then(|f| header::transfer_encoding(f.value))
             .map_or_else(|| istring(&b"7bit"[..]), istring),
         size,
     };
@@ -82,16 +81,28 @@ fn params(params: &[Param]) -> Vec<(IString<'static>, IString<'static>)> {
         .collect()
 }
 
-/// A header value, trimmed, or NIL when the field is absent.
+/// A header value unfolded, or NIL when the field is absent.
 fn text(fields: &[Field<'_>], name: &str) -> NString<'static> {
-    nstring(header::first(fields, name).map(|f| header::trim(&header::unfold(f.value)).to_vec()))
+    nstring(header::first(fields, name).map(|f| header::unfold(f.value)))
 }
 
 /// Disposition, language and location: Dovecot always sends all three.
 fn disposition_and_on(fields: &[Field<'_>]) -> Disposition<'static> {
-    let disposition = header::first(fields, "Content-Disposition")
-        .and_then(|f| header::disposition(f.value))
-        .map(|(kind, ps)| (istring(kind), params(&ps)));
+    // Dovecot takes the first Content-Disposition that has parameters, or
+    // else the last one without.
+    let mut disposition = None;
+    for field in fields
+        .iter()
+        .filter(|f| f.name.eq_ignore_ascii_case(b"Content-Disposition"))
+    {
+        if let Some((kind, ps)) = header::disposition(field.value) {
+            let done = !ps.is_empty();
+            disposition = Some((istring(kind), params(&ps)));
+            if done {
+                break;
+            }
+        }
+    }
     let language = header::first(fields, "Content-Language")
         .map(|f| header::languages(f.value))
         .unwrap_or_default()

@@ -3,6 +3,7 @@
 
 use std::num::NonZeroU32;
 
+use chrono::NaiveDate;
 use imap_codec::ResponseCodec;
 use imap_codec::encode::Encoder;
 use imap_types::core::{AString, Vec1};
@@ -139,8 +140,6 @@ fn served_bytes_end_lines_with_crlf() {
     );
 }
 
-use chrono::NaiveDate;
-
 /// MIME-shaped input: fragments that exercise the parser, glued in random
 /// order with random bytes between them.
 fn mime_like() -> impl Strategy<Value = Vec<u8>> {
@@ -184,6 +183,45 @@ fn exercise(m: &[u8]) {
     let _ = binary(m, &[NonZeroU32::new(1).expect("nonzero")]);
 }
 
+/// Corpus messages to mutate: nested multiparts, an attached message, a
+/// digest, bare LF line ends.
+const SEEDS: &[&[u8]] = &[
+    include_bytes!("../../../tests/fixtures/imap/06-mixed-attachments.eml"),
+    include_bytes!("../../../tests/fixtures/imap/08-nested-three-levels.eml"),
+    include_bytes!("../../../tests/fixtures/imap/09-attached-message.eml"),
+    include_bytes!("../../../tests/fixtures/imap/10-digest.eml"),
+    include_bytes!("../../../tests/fixtures/imap/17-bare-lf.eml"),
+    include_bytes!("../../../tests/fixtures/imap/19-odd-addresses.eml"),
+];
+
+/// A corpus message with random bytes replaced, inserted, deleted, or a
+/// stretch cut out.
+fn mutated_mime() -> impl Strategy<Value = Vec<u8>> {
+    let edit = (any::<usize>(), 0u8..4, any::<u8>(), 0usize..64);
+    (0..SEEDS.len(), proptest::collection::vec(edit, 1..24)).prop_map(|(seed, edits)| {
+        let mut m = SEEDS[seed].to_vec();
+        for (at, op, byte, span) in edits {
+            if m.is_empty() {
+                m.push(byte);
+                continue;
+            }
+            let at = at % m.len();
+            match op {
+                0 => m[at] = byte,
+                1 => m.insert(at, byte),
+                2 => {
+                    m.remove(at);
+                }
+                _ => {
+                    let end = (at + span).min(m.len());
+                    m.drain(at..end);
+                }
+            }
+        }
+        m
+    })
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(m in proptest::collection::vec(any::<u8>(), 0..400)) {
@@ -192,6 +230,11 @@ proptest! {
 
     #[test]
     fn mime_like_input_never_panics(m in mime_like()) {
+        exercise(&m);
+    }
+
+    #[test]
+    fn mutated_corpus_messages_never_panic(m in mutated_mime()) {
         exercise(&m);
     }
 }

@@ -79,9 +79,9 @@ impl Parser<'_> {
         let fields = header::fields(&m[header.clone()]);
         let content_type = fields
             .iter()
-            .rev()
             .find(|f| f.name.eq_ignore_ascii_case(b"Content-Type"))
             .and_then(|f| ContentType::parse(f.value))
+            .map(ContentType::with_default_charset)
             .unwrap_or_else(|| ContentType::default_for(in_digest));
         if let Some(delimiter) = ended {
             let entity = Entity {
@@ -92,15 +92,18 @@ impl Parser<'_> {
             };
             return (entity, Some(delimiter));
         }
-        let boundary = content_type.boundary().filter(|b| !b.is_empty());
-        if depth < MAX_DEPTH
-            && content_type.is_multipart()
-            && let Some(boundary) = boundary
-        {
+        if depth < MAX_DEPTH && content_type.is_multipart() {
             let digest = content_type.subtype.eq_ignore_ascii_case("digest");
             let mut inner: Vec<&[u8]> = stack.to_vec();
-            inner.push(boundary);
-            let own = inner.len() - 1;
+            // Without a boundary no delimiter is its own (usize::MAX): the
+            // body runs to the next delimiter of an enclosing multipart.
+            let own = match content_type.boundary().filter(|b| !b.is_empty()) {
+                Some(boundary) => {
+                    inner.push(boundary);
+                    inner.len() - 1
+                }
+                None => usize::MAX,
+            };
             let mut children = Vec::new();
             let mut next = find_delimiter(m, body_start, &inner);
             let (body_end, outer) = loop {
@@ -130,8 +133,8 @@ impl Parser<'_> {
                 };
                 return (entity, outer);
             }
-            // No part at all: the body is kept as one empty text part, the
-            // way Dovecot shows it.
+            // No part at all (no boundary, or one that never occurs): one
+            // empty text part, the way Dovecot shows it.
             let empty = Entity {
                 header: body_start..body_start,
                 body: body_start..body_start,
@@ -240,12 +243,11 @@ fn find_delimiter(m: &[u8], from: usize, stack: &[&[u8]]) -> Option<Delimiter> {
     None
 }
 
-/// Lines in `bytes` as IMAP counts them: line breaks, plus a last line that
-/// has none.
+/// Lines in `bytes` as Dovecot counts them: line breaks. A part's last line
+/// has none (its line break belongs to the next delimiter) and is not
+/// counted.
 pub(super) fn lines(bytes: &[u8]) -> u32 {
-    let breaks = memchr::memchr_iter(b'\n', bytes).count();
-    let partial = usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"));
-    u32::try_from(breaks + partial).unwrap_or(u32::MAX)
+    u32::try_from(memchr::memchr_iter(b'\n', bytes).count()).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -290,9 +292,9 @@ mod tests {
     }
 
     #[test]
-    fn lines_count_a_last_unterminated_line() {
+    fn lines_count_line_breaks() {
         assert_eq!(lines(b""), 0);
         assert_eq!(lines(b"a\r\n"), 1);
-        assert_eq!(lines(b"a\r\nb"), 2);
+        assert_eq!(lines(b"a\r\nb"), 1);
     }
 }
