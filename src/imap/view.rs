@@ -206,6 +206,14 @@ impl View {
                     }
                 }
             } else {
+                // "1:*" in an empty mailbox names nothing; clients send it to
+                // look, and an error would only confuse them.
+                // (imap-codec's normalisation writes a lone `*` as u32::MAX.)
+                let star = matches!(b, SeqOrUid::Asterisk)
+                    || matches!(b, SeqOrUid::Value(n) if n == NonZeroU32::MAX);
+                if count == 0 && star {
+                    continue;
+                }
                 if lo == 0 || hi > count {
                     return None;
                 }

@@ -358,6 +358,14 @@ async fn select_fetch_store_search_and_expunge() {
     imap.expect("w EXPUNGE", "w NO [READ-ONLY] mailbox is read-only\r\n")
         .await;
     imap.expect("x CLOSE", "x OK CLOSE completed\r\n").await;
+    imap.command("y SELECT Junk").await;
+    imap.expect("z FETCH 1:* (FLAGS)", "z OK FETCH completed\r\n")
+        .await;
+    imap.expect(
+        "z1 FETCH 1 (FLAGS)",
+        "z1 BAD [CLIENTBUG] invalid message sequence number\r\n",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
