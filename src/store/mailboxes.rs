@@ -227,6 +227,10 @@ pub type Refusable<T> = Result<T, FolderError>;
 impl super::Store {
     /// Creates the owner's INBOX and special folders on first use.
     pub async fn imap_setup(&self, owner: &Owner) -> Result<(), Error> {
+        // Most logins find their folders there: a read spares the writer.
+        if !self.imap_folders(owner).await?.is_empty() {
+            return Ok(());
+        }
         self.imap_change(owner, Change::Setup).await.map(|_| ())
     }
 
