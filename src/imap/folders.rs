@@ -233,7 +233,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         };
         let (entries, uidnext) = match (
             store.imap_entries(owner, &folder, 0).await,
-            store.imap_uidnext(&folder).await,
+            store.imap_uidnext(owner, &folder).await,
         ) {
             (Ok(entries), Ok(uidnext)) => (entries, uidnext),
             (Err(e), _) | (_, Err(e)) => return Done::failed(&e),
@@ -372,7 +372,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Ok(entries) => entries,
             Err(e) => return Done::failed(&e),
         };
-        let uidnext = match store.imap_uidnext(&folder).await {
+        let uidnext = match store.imap_uidnext(owner, &folder).await {
             Ok(n) => n,
             Err(e) => return Done::failed(&e),
         };
@@ -471,7 +471,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         .await
         .map_err(|_| crate::store::Error::Closed)?;
         let meta = store.insert(message).await?;
-        let Some(uid) = store.imap_uid_of(&meta.id).await? else {
+        let Some(uid) = store.imap_uid_of(owner, &meta.id).await? else {
             return Ok(None);
         };
         if flags != Flags::default() {

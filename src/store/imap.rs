@@ -539,27 +539,14 @@ pub(crate) fn entries(
         })?;
         return Ok(rows.collect::<Result<_, _>>()?);
     }
-    // A whole mailbox is read from the address's recipients; what arrived
-    // after a UID (new mail, for a view catching up) from the UID range,
-    // which CROSS JOIN makes the outer loop: otherwise SQLite walks every
-    // recipient row of the address to find the few new ones.
-    let sql = if after == 0 {
-        "SELECT u.uid, m.id, f.flags, m.received_at, m.served_size
-         FROM recipients r JOIN imap_uids u ON u.message = r.message
-         JOIN messages m ON m.id = r.message
+    // The address's own UIDs: a range of the (owner, uid) key, so catching
+    // up with new mail reads only the new rows.
+    let sql = "SELECT a.uid, m.id, f.flags, m.received_at, m.served_size
+         FROM imap_address_uids a JOIN messages m ON m.id = a.message
          LEFT JOIN imap_flags f ON f.owner = ?1 AND f.message = m.id
-         WHERE r.address = ?1 AND u.uid > ?2
+         WHERE a.owner = ?1 AND a.uid > ?2
            AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
-         ORDER BY u.uid"
-    } else {
-        "SELECT u.uid, m.id, f.flags, m.received_at, m.served_size
-         FROM imap_uids u CROSS JOIN recipients r ON r.address = ?1 AND r.message = u.message
-         JOIN messages m ON m.id = u.message
-         LEFT JOIN imap_flags f ON f.owner = ?1 AND f.message = m.id
-         WHERE u.uid > ?2
-           AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
-         ORDER BY u.uid"
-    };
+         ORDER BY a.uid";
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![owner, after], |row| {
         Ok(Entry {
@@ -573,15 +560,22 @@ pub(crate) fn entries(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The next UID of a folder. INBOX shares the database's UID sequence, so
-/// its UIDNEXT only ever grows.
-pub(crate) fn uidnext(conn: &Connection, folder: &Folder) -> Result<u32, Error> {
-    if folder.is_inbox() {
+/// The next UID of a folder: the catch-all's INBOX follows the database's
+/// UID sequence, an address's INBOX its own counter.
+pub(crate) fn uidnext(conn: &Connection, owner: &str, folder: &Folder) -> Result<u32, Error> {
+    if folder.is_inbox() && owner.is_empty() {
         let last: Option<u32> = conn
             .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'imap_uids'")?
             .query_row([], |row| row.get(0))
             .optional()?;
         return Ok(last.unwrap_or(0).saturating_add(1));
+    }
+    if folder.is_inbox() {
+        let next: Option<u32> = conn
+            .prepare_cached("SELECT next FROM imap_address_next WHERE owner = ?1")?
+            .query_row([owner], |row| row.get(0))
+            .optional()?;
+        return Ok(next.unwrap_or(1));
     }
     Ok(conn
         .prepare_cached("SELECT uidnext FROM imap_mailboxes WHERE id = ?1")?
@@ -598,7 +592,7 @@ pub(crate) fn status(
     Ok(FolderStatus {
         messages: all.len() as u32,
         unseen: all.iter().filter(|e| !e.flags.seen).count() as u32,
-        uidnext: uidnext(conn, folder)?,
+        uidnext: uidnext(conn, owner, folder)?,
         uidvalidity: folder.uidvalidity,
     })
 }
@@ -628,13 +622,23 @@ pub(crate) fn bodies(
     Ok(out)
 }
 
-/// The INBOX UID of a stored message.
-pub(crate) fn uid_of(conn: &Connection, id: &MessageId) -> Result<Option<u32>, Error> {
-    Ok(conn
-        .prepare_cached(
+/// The UID of a stored message in an owner's INBOX.
+pub(crate) fn uid_of(conn: &Connection, owner: &str, id: &MessageId) -> Result<Option<u32>, Error> {
+    let (sql, owner) = if owner.is_empty() {
+        (
             "SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message
-             WHERE m.public_id = ?1",
-        )?
-        .query_row([id.as_str()], |row| row.get(0))
+             WHERE m.public_id = ?1 AND ?2 = ''",
+            "",
+        )
+    } else {
+        (
+            "SELECT a.uid FROM imap_address_uids a JOIN messages m ON m.id = a.message
+             WHERE m.public_id = ?1 AND a.owner = ?2",
+            owner,
+        )
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(params![id.as_str(), owner], |row| row.get(0))
         .optional()?)
 }

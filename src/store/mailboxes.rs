@@ -262,9 +262,11 @@ impl super::Store {
     }
 
     /// A folder's next UID.
-    pub async fn imap_uidnext(&self, folder: &Folder) -> Result<u32, Error> {
+    pub async fn imap_uidnext(&self, owner: &Owner, folder: &Folder) -> Result<u32, Error> {
+        let owner = owner_key(owner).to_owned();
         let folder = folder.clone();
-        self.read(move |conn| imap::uidnext(conn, &folder)).await
+        self.read(move |conn| imap::uidnext(conn, &owner, &folder))
+            .await
     }
 
     /// A folder's counts (STATUS).
@@ -286,10 +288,11 @@ impl super::Store {
             .await
     }
 
-    /// The INBOX UID of a stored message.
-    pub async fn imap_uid_of(&self, id: &MessageId) -> Result<Option<u32>, Error> {
+    /// The UID of a stored message in the owner's INBOX.
+    pub async fn imap_uid_of(&self, owner: &Owner, id: &MessageId) -> Result<Option<u32>, Error> {
+        let owner = owner_key(owner).to_owned();
         let id = id.clone();
-        self.read(move |conn| imap::uid_of(conn, &id)).await
+        self.read(move |conn| imap::uid_of(conn, &owner, &id)).await
     }
 
     /// Creates a folder (and its missing superiors).

@@ -509,6 +509,19 @@ async fn each_address_sees_its_own_mail_and_the_catch_all_sees_everything() {
     frank
         .expect("c NOOP", "* 1 EXPUNGE\r\nc OK NOOP completed\r\n")
         .await;
+    // Each address numbers its own mail: UIDNEXT moves only when mail for
+    // it arrives (RFC 3501 §2.3.1.1).
+    let uidnext = "* STATUS INBOX (UIDNEXT 2)\r\ns OK STATUS completed\r\n";
+    frank.expect("s STATUS INBOX (UIDNEXT)", uidnext).await;
+    send_mail(&app, &["grace@example.com"], "for-grace-again").await;
+    frank.expect("s STATUS INBOX (UIDNEXT)", uidnext).await;
+    send_mail(&app, &["frank@example.com"], "for-frank-again").await;
+    frank
+        .expect(
+            "s STATUS INBOX (UIDNEXT)",
+            "* STATUS INBOX (UIDNEXT 3)\r\n* 1 EXISTS\r\ns OK STATUS completed\r\n",
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
