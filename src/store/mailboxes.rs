@@ -3,7 +3,8 @@
 //! folder changes. The SQL behind them is in [`imap`](super::imap).
 
 use super::Error;
-use super::imap::{self, Change, Outcome};
+use super::imap::{Change, Outcome};
+use super::imap_reads;
 use super::model::{MessageId, Owner};
 use super::writer::Job;
 
@@ -237,14 +238,15 @@ impl super::Store {
     /// The owner's folders, INBOX first.
     pub async fn imap_folders(&self, owner: &Owner) -> Result<Vec<Folder>, Error> {
         let owner = owner_key(owner).to_owned();
-        self.read(move |conn| imap::folders(conn, &owner)).await
+        self.read(move |conn| imap_reads::folders(conn, &owner))
+            .await
     }
 
     /// One of the owner's folders by name (`INBOX` in any case).
     pub async fn imap_folder(&self, owner: &Owner, name: &str) -> Result<Option<Folder>, Error> {
         let owner = owner_key(owner).to_owned();
         let name = name.to_owned();
-        self.read(move |conn| imap::folder(conn, &owner, &name))
+        self.read(move |conn| imap_reads::folder(conn, &owner, &name))
             .await
     }
 
@@ -257,7 +259,7 @@ impl super::Store {
     ) -> Result<Vec<Entry>, Error> {
         let owner = owner_key(owner).to_owned();
         let folder = folder.clone();
-        self.read(move |conn| imap::entries(conn, &owner, &folder, after))
+        self.read(move |conn| imap_reads::entries(conn, &owner, &folder, after))
             .await
     }
 
@@ -265,7 +267,7 @@ impl super::Store {
     pub async fn imap_uidnext(&self, owner: &Owner, folder: &Folder) -> Result<u32, Error> {
         let owner = owner_key(owner).to_owned();
         let folder = folder.clone();
-        self.read(move |conn| imap::uidnext(conn, &owner, &folder))
+        self.read(move |conn| imap_reads::uidnext(conn, &owner, &folder))
             .await
     }
 
@@ -273,7 +275,7 @@ impl super::Store {
     pub async fn imap_status(&self, owner: &Owner, folder: &Folder) -> Result<FolderStatus, Error> {
         let owner = owner_key(owner).to_owned();
         let folder = folder.clone();
-        self.read(move |conn| imap::status(conn, &owner, &folder))
+        self.read(move |conn| imap_reads::status(conn, &owner, &folder))
             .await
     }
 
@@ -284,7 +286,7 @@ impl super::Store {
         keys: Vec<EntryKey>,
     ) -> Result<Vec<Option<Vec<u8>>>, Error> {
         let folder = folder.clone();
-        self.read(move |conn| imap::bodies(conn, &folder, &keys))
+        self.read(move |conn| imap_reads::bodies(conn, &folder, &keys))
             .await
     }
 
@@ -292,7 +294,8 @@ impl super::Store {
     pub async fn imap_uid_of(&self, owner: &Owner, id: &MessageId) -> Result<Option<u32>, Error> {
         let owner = owner_key(owner).to_owned();
         let id = id.clone();
-        self.read(move |conn| imap::uid_of(conn, &owner, &id)).await
+        self.read(move |conn| imap_reads::uid_of(conn, &owner, &id))
+            .await
     }
 
     /// Creates a folder (and its missing superiors).

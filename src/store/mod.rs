@@ -8,6 +8,7 @@
 mod changes;
 mod checkpoint;
 mod imap;
+mod imap_reads;
 mod index;
 pub mod mailboxes;
 mod model;
