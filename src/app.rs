@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Listen};
 use crate::stats::Stats;
 use crate::store::{Retention, Store};
-use crate::{auth, pop3, smtp, store, tls, web};
+use crate::{auth, imap, pop3, smtp, store, tls, web};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,8 @@ pub struct Addresses {
     pub pop3: Option<SocketAddr>,
     pub pop3s: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
+    pub imap: Option<SocketAddr>,
+    pub imaps: Option<SocketAddr>,
 }
 
 /// A built application: store open, listeners bound, nothing served yet.
@@ -53,6 +55,9 @@ pub struct App {
     pop3: pop3::Server,
     pop3_listener: Option<TcpListener>,
     pop3s_listener: Option<TcpListener>,
+    imap: imap::Server,
+    imap_listener: Option<TcpListener>,
+    imaps_listener: Option<TcpListener>,
     http_listener: Option<TcpListener>,
     ui_auth: Option<web::BasicAuth>,
     addresses: Addresses,
@@ -65,6 +70,7 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, Error> {
         let credentials = config.smtp_credentials()?;
         let pop3_credentials = config.pop3_credentials()?;
+        let imap_credentials = config.imap_credentials()?;
         let tls = tls::acceptor(
             config.tls_cert.as_deref(),
             config.tls_key.as_deref(),
@@ -76,12 +82,16 @@ impl App {
         let pop3_listener = bind("POP3", config.pop3_addr).await?;
         let pop3s_listener = bind("POP3S", config.pop3s_addr).await?;
         let http_listener = bind("HTTP", config.http_addr).await?;
+        let imap_listener = bind("IMAP", config.imap_addr).await?;
+        let imaps_listener = bind("IMAPS", config.imaps_addr).await?;
         let addresses = Addresses {
             smtp: local_addr(&smtp_listener),
             smtps: local_addr(&smtps_listener),
             pop3: local_addr(&pop3_listener),
             pop3s: local_addr(&pop3s_listener),
             http: local_addr(&http_listener),
+            imap: local_addr(&imap_listener),
+            imaps: local_addr(&imaps_listener),
         };
         let cancel = CancellationToken::new();
         let settings = smtp::Settings {
@@ -106,7 +116,23 @@ impl App {
             tls.clone(),
             cancel.clone(),
         );
+        let imap = imap::Server::new(
+            imap::Settings {
+                hostname: config.hostname.clone(),
+                credentials: imap_credentials,
+                idle_timeout: config.imap_idle_timeout,
+                // Like POP3's, IMAP sessions share SMTP's cap.
+                max_connections: config.smtp_max_connections as usize,
+                max_message_size: usize::try_from(config.max_message_size.0).unwrap_or(usize::MAX),
+            },
+            store.clone(),
+            tls.clone(),
+            cancel.clone(),
+        );
         Ok(Self {
+            imap,
+            imap_listener,
+            imaps_listener,
             pop3,
             pop3_listener,
             pop3s_listener,
@@ -169,6 +195,14 @@ impl App {
                 tracker.spawn(async move { pop3.serve(listener, implicit_tls, sessions).await });
             }
         }
+        let imap = Arc::new(self.imap);
+        for (listener, implicit_tls) in [(self.imap_listener, false), (self.imaps_listener, true)] {
+            if let Some(listener) = listener {
+                let imap = Arc::clone(&imap);
+                let sessions = tracker.clone();
+                tracker.spawn(async move { imap.serve(listener, implicit_tls, sessions).await });
+            }
+        }
         if let Some(listener) = self.http_listener {
             let router = web::app(web::AppState {
                 store: self.store.clone(),
@@ -191,6 +225,7 @@ impl App {
         tracker.wait().await;
         drop(smtp);
         drop(pop3);
+        drop(imap);
         self.store.close().await;
     }
 }

@@ -115,6 +115,22 @@ pub struct Config {
     /// Close a POP3 session that sends nothing for this long (RFC 1939: at least 10 minutes).
     #[arg(long, env = "MAILSINK_POP3_IDLE_TIMEOUT", default_value = "10m", value_parser = parse_duration)]
     pub pop3_idle_timeout: Duration,
+    /// IMAP listener address, or "off".
+    #[arg(long, env = "MAILSINK_IMAP_ADDR", default_value = "127.0.0.1:1143")]
+    pub imap_addr: Listen,
+    /// Implicit-TLS IMAP listener address (conventionally port 1993), or "off".
+    #[arg(long, env = "MAILSINK_IMAPS_ADDR", default_value = "off")]
+    pub imaps_addr: Listen,
+    /// Require these IMAP credentials: "user:pass[,user:pass…]". Without it any
+    /// login is accepted.
+    #[arg(long, env = "MAILSINK_IMAP_AUTH", conflicts_with = "imap_auth_file")]
+    pub imap_auth: Option<Credentials>,
+    /// Require the IMAP credentials in the "user:pass" lines of this file.
+    #[arg(long, env = "MAILSINK_IMAP_AUTH_FILE")]
+    pub imap_auth_file: Option<PathBuf>,
+    /// Log out an IMAP session that sends nothing for this long (RFC 3501: at least 30 minutes).
+    #[arg(long, env = "MAILSINK_IMAP_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub imap_idle_timeout: Duration,
     /// HTTP listener address (web UI and API), or "off".
     #[arg(long, env = "MAILSINK_HTTP_ADDR", default_value = "127.0.0.1:8025")]
     pub http_addr: Listen,
@@ -192,6 +208,13 @@ impl Config {
     /// The POP3 credentials, read from --pop3-auth or --pop3-auth-file.
     pub fn pop3_credentials(&self) -> Result<Credentials, crate::auth::CredentialsError> {
         credentials(&self.pop3_auth, &self.pop3_auth_file)
+    }
+}
+
+impl Config {
+    /// The IMAP credentials, read from --imap-auth or --imap-auth-file.
+    pub fn imap_credentials(&self) -> Result<Credentials, crate::auth::CredentialsError> {
+        credentials(&self.imap_auth, &self.imap_auth_file)
     }
 }
 
@@ -356,6 +379,9 @@ mod tests {
         assert_eq!(c.pop3_addr.to_string(), "127.0.0.1:1110");
         assert_eq!(c.pop3s_addr, Listen::Off);
         assert_eq!(c.pop3_idle_timeout, Duration::from_secs(600));
+        assert_eq!(c.imap_addr.to_string(), "127.0.0.1:1143");
+        assert_eq!(c.imaps_addr, Listen::Off);
+        assert_eq!(c.imap_idle_timeout, Duration::from_secs(1800));
         assert_eq!(c.max_message_size, ByteSize(50 << 20));
         assert_eq!(c.smtp_max_recipients, 1000);
         assert_eq!(c.smtp_max_line_length, 512);

@@ -12,8 +12,9 @@
 //! - [`auth`]: credentials and the SASL mechanisms shared by the mail protocols.
 //! - [`smtp`]: the SMTP listener and session state machine.
 //! - [`pop3`]: the POP3 listener: each login's mailbox, snapshotted at login.
-//! - [`imap`]: IMAP; [`imap::mime`] turns stored bytes into ENVELOPE, BODYSTRUCTURE,
-//!   `BODY[section]` and the content predicates of SEARCH.
+//! - [`imap`]: the IMAP listener: each login's folders (INBOX, special-use and
+//!   its own), live through IDLE; [`imap::mime`] turns stored bytes into
+//!   ENVELOPE, BODYSTRUCTURE, `BODY[section]` and the content predicates of SEARCH.
 //! - [`message`]: parsing received bytes into the summary kept for listing and search.
 //! - [`store`]: the only place SQL appears: one writer thread, a pool of readers,
 //!   the model, retention and the broadcast of store events.

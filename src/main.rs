@@ -128,6 +128,8 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         ("smtps", addresses.smtps),
         ("pop3", addresses.pop3),
         ("pop3s", addresses.pop3s),
+        ("imap", addresses.imap),
+        ("imaps", addresses.imaps),
         ("http", addresses.http),
     ] {
         if let Some(addr) = addr {

@@ -7,8 +7,11 @@
 
 mod changes;
 mod checkpoint;
+mod imap;
+mod imap_reads;
 mod index;
 mod keyset;
+pub mod mailboxes;
 mod model;
 mod queries;
 mod readers;
@@ -84,6 +87,10 @@ pub enum StoreEvent {
     },
     /// Many messages changed at once (a tag renamed or deleted): views reload.
     Changed,
+    /// An IMAP owner's folders, flags or copies changed ('' is the catch-all).
+    MailboxChanged {
+        owner: String,
+    },
 }
 
 /// A handle to the store; cheap to clone. The database closes when the last

@@ -11,8 +11,12 @@ use rusqlite_migration::{M, Migrations};
 use super::Error;
 use crate::config::DbSync;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_init.sql")),
+        M::up(include_str!("../../migrations/0002_imap.sql")),
+    ])
+});
 
 /// Opens the writer's connection: WAL, schema migrated.
 pub(crate) fn open_writer(path: &Path, sync: DbSync) -> Result<Connection, Error> {
@@ -48,5 +52,70 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(MIGRATIONS.validate().is_ok());
+    }
+
+    #[test]
+    fn imap_uids_are_given_to_the_mail_of_an_older_database() {
+        let mut conn = Connection::open_in_memory().expect("a database");
+        Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))])
+            .to_latest(&mut conn)
+            .expect("the first schema");
+        for (id, rcpts) in [(1, vec!["a@x.org"]), (2, vec!["b@x.org", "A@x.org"])] {
+            conn.execute(
+                "INSERT INTO messages (id, public_id, received_at, size, served_size, mail_from,
+                     rcpt_to, helo, client_addr, tls, subject, to_addrs, cc_addrs, bcc_addrs,
+                     reply_to_addrs, attachments, inline_parts, snippet, data)
+                 VALUES (?1, 'id' || ?1, 0, 1, 1, '', '[]', '', '', 0, '', '[]', '[]', '[]',
+                     '[]', 0, 0, '', x'00')",
+                [id],
+            )
+            .expect("a message");
+            for rcpt in rcpts {
+                conn.execute(
+                    "INSERT INTO recipients (address, message) VALUES (?1, ?2)",
+                    rusqlite::params![rcpt, id],
+                )
+                .expect("a recipient");
+            }
+        }
+        MIGRATIONS.to_latest(&mut conn).expect("migrated");
+        let uids: Vec<(String, u32, i64)> = conn
+            .prepare("SELECT lower(owner), uid, message FROM imap_address_uids ORDER BY 1, 2")
+            .expect("a query")
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            uids,
+            [
+                ("a@x.org".to_owned(), 1, 1),
+                ("a@x.org".to_owned(), 2, 2),
+                ("b@x.org".to_owned(), 1, 2)
+            ]
+        );
+        // New mail continues each address's numbering; the catch-all's
+        // UIDs follow the messages.
+        conn.execute(
+            "INSERT INTO recipients (address, message) VALUES ('B@X.ORG', 3)",
+            [],
+        )
+        .expect("a recipient");
+        let next: u32 = conn
+            .query_row(
+                "SELECT uid FROM imap_address_uids WHERE owner = 'b@x.org' AND message = 3",
+                [],
+                |row| row.get(0),
+            )
+            .expect("a UID");
+        assert_eq!(next, 2);
+        let catch_all: Vec<i64> = conn
+            .prepare("SELECT message FROM imap_uids ORDER BY uid")
+            .expect("a query")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(catch_all, [1, 2]);
     }
 }

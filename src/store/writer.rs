@@ -14,6 +14,7 @@ use rusqlite::{Connection, Transaction};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::changes::{self, Target};
+use super::imap;
 use super::index::{self, Pending};
 use super::model::{MessageId, MessageMeta, NewMessage};
 use super::{Error, Retention, StoreEvent};
@@ -41,6 +42,8 @@ pub(crate) enum Job {
     Prune(Retention, Reply<usize>),
     /// Index every stored message before answering (a search is about to run).
     SyncIndex(Reply<usize>),
+    /// A change to an owner's IMAP folders, flags or copies.
+    Imap(String, imap::Change, Reply<imap::Outcome>),
 }
 
 impl Job {
@@ -72,6 +75,7 @@ impl Job {
             | Job::DeleteTag(_, reply)
             | Job::Prune(_, reply)
             | Job::SyncIndex(reply) => drop(reply.send(Err(error.clone()))),
+            Job::Imap(_, _, reply) => drop(reply.send(Err(error.clone()))),
         }
     }
 }
@@ -80,12 +84,19 @@ impl Job {
 enum Done {
     Inserted(Reply<Arc<MessageMeta>>, Result<Arc<MessageMeta>, Error>),
     Counted(Reply<usize>, Result<usize, Error>, Option<StoreEvent>),
+    Imap(
+        Reply<imap::Outcome>,
+        Result<imap::Outcome, Error>,
+        Vec<StoreEvent>,
+    ),
 }
 
 impl Done {
     fn error(&self) -> Option<Error> {
         match self {
-            Done::Inserted(_, Err(e)) | Done::Counted(_, Err(e), _) => Some(e.clone()),
+            Done::Inserted(_, Err(e)) | Done::Counted(_, Err(e), _) | Done::Imap(_, Err(e), _) => {
+                Some(e.clone())
+            }
             _ => None,
         }
     }
@@ -94,6 +105,7 @@ impl Done {
         match self {
             Done::Inserted(reply, _) => drop(reply.send(Err(error.clone()))),
             Done::Counted(reply, _, _) => drop(reply.send(Err(error.clone()))),
+            Done::Imap(reply, _, _) => drop(reply.send(Err(error.clone()))),
         }
     }
 
@@ -257,6 +269,15 @@ impl Writer {
                     }
                     let _ = reply.send(result);
                 }
+                Done::Imap(reply, result, events) => {
+                    for event in events {
+                        if let StoreEvent::Deleted(ids) = &event {
+                            self.deleted.fetch_add(ids.len() as u64, Ordering::Relaxed);
+                        }
+                        let _ = self.events.send(event);
+                    }
+                    let _ = reply.send(result);
+                }
             }
         }
     }
@@ -305,6 +326,12 @@ fn apply(tx: &Transaction<'_>, job: Job, pending: &mut Pending) -> Done {
         Job::Prune(retention, reply) => {
             let result = in_savepoint(tx, |sp| changes::prune(sp, &retention, pending));
             Done::changed(reply, result, StoreEvent::Deleted)
+        }
+        Job::Imap(owner, change, reply) => {
+            match in_savepoint(tx, |sp| imap::apply(sp, pending, &owner, change)) {
+                Ok((outcome, events)) => Done::Imap(reply, Ok(outcome), events),
+                Err(e) => Done::Imap(reply, Err(e), Vec::new()),
+            }
         }
         // Indexed before it ran (see `commit_group`).
         Job::SyncIndex(reply) => Done::Counted(reply, Ok(0), None),

@@ -33,6 +33,8 @@ impl Process {
             "127.0.0.1:0",
             "--pop3-addr",
             "127.0.0.1:0",
+            "--imap-addr",
+            "127.0.0.1:0",
             "--log-format",
             "json",
         ];

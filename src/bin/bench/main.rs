@@ -64,13 +64,21 @@
 //! temporary database, reports the median and p95 against a target of
 //! 100 ms, then reads the resident memory of an idle instance (target under
 //! 30 MiB). It needs no Postfix tools.
+//!
 //! `--ui` instead weighs the web inbox page with --api-messages messages
 //! stored (the HTML and everything it links) and times the inbox's newest
 //! page, a keyset page near the oldest message, a search page and a message
 //! page, next to the API's OFFSET page at the same depth (see `ui.rs`).
 //!
+//! `--imap` instead measures IMAP with a full mailbox: `SELECT` and
+//! `FETCH 1:* (FLAGS ENVELOPE)` over 10,000 messages of 1 KB
+//! (`--imap-messages`), then `SEARCH` on flags and size and on the Subject
+//! over 100,000 (`--imap-search-messages`), and the latency of IDLE
+//! notifications from the SMTP `250` to the untagged `EXISTS`. `--quick`
+//! uses a tenth of the messages. It needs no Postfix tools.
+//!
 //! Every mode starts Mailsink with the listeners it does not use turned off
-//! (`--http-addr off`, `--pop3-addr off`), so the benchmark never collides
+//! (`--http-addr off`, `--pop3-addr off`, `--imap-addr off`), so the benchmark never collides
 //! with whatever holds their default ports.
 //!
 //! # Running
@@ -88,6 +96,7 @@
 //! cargo run --release --bin bench -- --pop3 > pop3.md # POP3 download, under a minute
 //! cargo run --release --bin bench -- --startup        # start-up and idle memory, seconds
 //! cargo run --release --bin bench -- --ui > ui.md     # web UI pages, a few minutes
+//! cargo run --release --bin bench -- --imap > imap.md # IMAP FETCH, SEARCH, IDLE
 //! ```
 //!
 //! The report goes to stdout as Markdown, progress to stderr. All traffic
@@ -97,6 +106,7 @@
 
 mod api;
 mod http;
+mod imap;
 mod machine;
 mod memory;
 mod pipeline;
@@ -212,6 +222,20 @@ struct Args {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     startup_runs: u32,
 
+    /// Instead of the throughput table, time IMAP's FETCH over
+    /// --imap-messages messages, SEARCH over --imap-search-messages, and
+    /// IDLE notifications.
+    #[arg(long, conflicts_with_all = ["memory_test", "api", "pop3"])]
+    imap: bool,
+
+    /// Messages in the mailbox the IMAP FETCH is timed over.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    imap_messages: u32,
+
+    /// Messages in the mailbox the IMAP SEARCH is timed over.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    imap_search_messages: u32,
+
     /// The Mailsink binary [default: `mailsink` next to this binary].
     #[arg(long, value_name = "PATH")]
     mailsink: Option<PathBuf>,
@@ -254,6 +278,21 @@ impl Args {
         }
     }
 
+    fn imap_settings(&self) -> imap::Settings {
+        let scale = |count: u32| {
+            if self.quick {
+                (count / QUICK_DIVISOR).max(1)
+            } else {
+                count
+            }
+        };
+        imap::Settings {
+            messages: scale(self.imap_messages),
+            search_messages: scale(self.imap_search_messages),
+            fill_connections: self.pipeline_connections,
+        }
+    }
+
     fn pop3_settings(&self) -> pop3::Settings {
         pop3::Settings {
             messages: if self.quick {
@@ -293,8 +332,8 @@ async fn run(args: &Args) -> Result<String> {
         let mailsink = mailsink_binary(args.mailsink.as_deref())?;
         return startup::run(&mailsink, &Machine::detect(), args.startup_runs).await;
     }
-    // The API and POP3 benchmarks need no Postfix tools.
-    let tools = if args.api || args.pop3 || args.ui {
+    // The API, POP3, UI and IMAP benchmarks need no Postfix tools.
+    let tools = if args.api || args.pop3 || args.ui || args.imap {
         None
     } else {
         Some(Tools::locate()?)
@@ -308,9 +347,12 @@ async fn run(args: &Args) -> Result<String> {
         .tempdir()
         .context("creating a temporary directory")?;
     let Some(tools) = tools else {
-        // Only --api, --pop3 and --ui leave `tools` empty.
+        // Only --api, --pop3, --ui and --imap leave `tools` empty.
         if args.ui {
             return ui::run(&mailsink, &machine, args.api_settings(), dir.path()).await;
+        }
+        if args.imap {
+            return imap::run(&mailsink, &machine, args.imap_settings(), dir.path()).await;
         }
         if args.pop3 {
             return pop3::run(&mailsink, &machine, args.pop3_settings(), dir.path()).await;

@@ -34,6 +34,8 @@ pub struct Server {
     http_addr: Option<SocketAddr>,
     /// Mailsink's POP3 listener, when it has one.
     pop3_addr: Option<SocketAddr>,
+    /// Mailsink's IMAP listener, when it has one.
+    imap_addr: Option<SocketAddr>,
     log: PathBuf,
     command_line: String,
 }
@@ -63,6 +65,7 @@ impl Server {
             addr,
             http_addr: None,
             pop3_addr: None,
+            imap_addr: None,
             log,
             command_line,
         })
@@ -84,6 +87,11 @@ impl Server {
     /// The POP3 listener's address, if the server has one.
     pub fn pop3_addr(&self) -> Option<SocketAddr> {
         self.pop3_addr
+    }
+
+    /// The IMAP listener's address, if the server has one.
+    pub fn imap_addr(&self) -> Option<SocketAddr> {
+        self.imap_addr
     }
 
     pub fn pid(&self) -> u32 {
@@ -159,37 +167,59 @@ impl Drop for Server {
 /// Starts Mailsink on a free loopback port with a fresh database in `dir`,
 /// without its HTTP and POP3 listeners.
 pub async fn start_mailsink(binary: &Path, dir: &Path) -> Result<Server> {
-    mailsink(binary, dir, false, false).await
+    mailsink(binary, dir, Listeners::default()).await
 }
 
 /// Starts Mailsink as [`start_mailsink`] does, with its HTTP listener on
 /// another free loopback port ([`Server::http_addr`]). Returns once SMTP
 /// greets; the HTTP listener may take a moment longer.
 pub async fn start_mailsink_with_http(binary: &Path, dir: &Path) -> Result<Server> {
-    mailsink(binary, dir, true, false).await
+    let listeners = Listeners {
+        http: true,
+        ..Listeners::default()
+    };
+    mailsink(binary, dir, listeners).await
 }
 
 /// Starts Mailsink as [`start_mailsink`] does, with its POP3 listener on
 /// another free loopback port ([`Server::pop3_addr`]). Returns once SMTP
 /// greets.
 pub async fn start_mailsink_with_pop3(binary: &Path, dir: &Path) -> Result<Server> {
-    mailsink(binary, dir, false, true).await
+    let listeners = Listeners {
+        pop3: true,
+        ..Listeners::default()
+    };
+    mailsink(binary, dir, listeners).await
+}
+
+/// Starts Mailsink as [`start_mailsink`] does, with its IMAP listener on
+/// another free loopback port ([`Server::imap_addr`]). Returns once SMTP
+/// greets.
+pub async fn start_mailsink_with_imap(binary: &Path, dir: &Path) -> Result<Server> {
+    let listeners = Listeners {
+        imap: true,
+        ..Listeners::default()
+    };
+    mailsink(binary, dir, listeners).await
+}
+
+/// The listeners besides SMTP a benchmark needs.
+#[derive(Debug, Default, Clone, Copy)]
+struct Listeners {
+    http: bool,
+    pop3: bool,
+    imap: bool,
 }
 
 /// Starts Mailsink. Listeners not asked for are turned off, so that the
-/// benchmark never collides with their default ports (POP3's is 1110).
-async fn mailsink(binary: &Path, dir: &Path, with_http: bool, with_pop3: bool) -> Result<Server> {
+/// benchmark never collides with their default ports (POP3's is 1110,
+/// IMAP's 1143).
+async fn mailsink(binary: &Path, dir: &Path, listeners: Listeners) -> Result<Server> {
     let addr = free_loopback_addr()?;
-    let http_addr = if with_http {
-        Some(free_loopback_addr()?)
-    } else {
-        None
-    };
-    let pop3_addr = if with_pop3 {
-        Some(free_loopback_addr()?)
-    } else {
-        None
-    };
+    let free_if = |on: bool| on.then(free_loopback_addr).transpose();
+    let http_addr = free_if(listeners.http)?;
+    let pop3_addr = free_if(listeners.pop3)?;
+    let imap_addr = free_if(listeners.imap)?;
     let listen =
         |addr: Option<SocketAddr>| addr.map_or_else(|| "off".to_owned(), |a| a.to_string());
     let mut command = Command::new(binary);
@@ -209,12 +239,15 @@ async fn mailsink(binary: &Path, dir: &Path, with_http: bool, with_pop3: bool) -
         .arg(listen(http_addr))
         .arg("--pop3-addr")
         .arg(listen(pop3_addr))
+        .arg("--imap-addr")
+        .arg(listen(imap_addr))
         .arg("--db")
         .arg(dir.join("bench.db"))
         .args(["--log-level", "warn"]);
     let mut server = Server::spawn("Mailsink", command, addr, dir.join("mailsink.log"))?;
     server.http_addr = http_addr;
     server.pop3_addr = pop3_addr;
+    server.imap_addr = imap_addr;
     server.wait_until_ready().await?;
     Ok(server)
 }

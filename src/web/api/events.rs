@@ -134,6 +134,8 @@ fn frames(event: &StoreEvent) -> Vec<Utf8Bytes> {
             .collect(),
         StoreEvent::Cleared => vec![frame("truncate", Value::Null)],
         StoreEvent::Changed => vec![frame("prune", Value::Null)],
+        // IMAP's own folders and flags; changes the UI shows come as the events above.
+        StoreEvent::MailboxChanged { .. } => Vec::new(),
     }
 }
 
