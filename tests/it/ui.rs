@@ -126,7 +126,7 @@ async fn the_inbox_lists_mail_newest_first_with_its_details() {
         ">Shop</span>",
         "To: bob@example.com",
         "<span class=\"subject\">Your order</span>",
-        "Hello BobYour code is 482913.",
+        "Hello Bob Your code is 482913.",
         "title=\"1 attachment\"",
         &format!("href=\"/view/{rich}\""),
         "<time datetime=\"",
