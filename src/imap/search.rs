@@ -102,6 +102,8 @@ fn leaf(key: &SearchKey<'_>, m: &Candidate<'_>) -> Option<bool> {
     let entry = &m.view.items[m.index].entry;
     let flags = &entry.flags;
     let content = |f: &dyn Fn(&Searchable) -> bool| m.content.map(f);
+    // Without a usable Date: header the arrival date stands in, as in Dovecot.
+    let sent = |s: &Searchable| s.sent_date().unwrap_or_else(|| day(entry.received_ms));
     Some(match key {
         SearchKey::All | SearchKey::Old => true,
         SearchKey::New | SearchKey::Recent => false,
@@ -122,9 +124,9 @@ fn leaf(key: &SearchKey<'_>, m: &Candidate<'_>) -> Option<bool> {
         SearchKey::Before(d) => day(entry.received_ms) < *d.as_ref(),
         SearchKey::On(d) => day(entry.received_ms) == *d.as_ref(),
         SearchKey::Since(d) => day(entry.received_ms) >= *d.as_ref(),
-        SearchKey::SentBefore(d) => content(&|s| s.sent_date().is_some_and(|x| x < *d.as_ref()))?,
-        SearchKey::SentOn(d) => content(&|s| s.sent_date().is_some_and(|x| x == *d.as_ref()))?,
-        SearchKey::SentSince(d) => content(&|s| s.sent_date().is_some_and(|x| x >= *d.as_ref()))?,
+        SearchKey::SentBefore(d) => content(&|s| sent(s) < *d.as_ref())?,
+        SearchKey::SentOn(d) => content(&|s| sent(s) == *d.as_ref())?,
+        SearchKey::SentSince(d) => content(&|s| sent(s) >= *d.as_ref())?,
         SearchKey::Bcc(v) => content(&|s| s.bcc_contains(&text(v)))?,
         SearchKey::Cc(v) => content(&|s| s.cc_contains(&text(v)))?,
         SearchKey::From(v) => content(&|s| s.from_contains(&text(v)))?,

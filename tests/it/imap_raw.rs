@@ -637,3 +637,35 @@ async fn binary_fetch_decodes_the_transfer_encoding() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sent_dates_fall_back_to_the_arrival_date() {
+    let app = TestApp::spawn().await;
+    send_mail(&app, &["dana@example.com"], "dated").await;
+    crate::harness::deliver(
+        app.smtp,
+        "sender@example.com",
+        &["dana@example.com"],
+        "From: sender@example.com\r\nSubject: undated\r\n\r\nNo Date header.\r\n",
+    )
+    .await;
+    let mut imap = Imap::login(app.imap, "dana@example.com").await;
+    imap.command("a SELECT INBOX").await;
+    // The dated message was sent on 2 Nov 2026; the undated one counts as
+    // sent when it arrived, which is after 2000 whatever today is.
+    imap.expect(
+        "b SEARCH SENTSINCE 1-Jan-2000",
+        "* SEARCH 1 2\r\nb OK SEARCH completed\r\n",
+    )
+    .await;
+    imap.expect(
+        "c SEARCH SENTBEFORE 1-Jan-2000",
+        "* SEARCH\r\nc OK SEARCH completed\r\n",
+    )
+    .await;
+    imap.expect(
+        "d SEARCH SENTON 2-Nov-2026",
+        "* SEARCH 1\r\nd OK SEARCH completed\r\n",
+    )
+    .await;
+}
