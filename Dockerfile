@@ -17,9 +17,11 @@ COPY templates templates
 COPY static static
 COPY scripts/container-rootfs scripts/container-rootfs
 # A statically linked glibc binary: the final stage has no libc to link against.
-# Fat LTO makes it about 1 MB smaller than the release profile's thin LTO.
+# Fat LTO in one codegen unit makes it about 1.6 MB smaller than the release
+# profile (thin LTO, four units), at the price of a slower build.
 RUN target="$(rustc -vV | sed -n 's/^host: //p')" \
- && RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_LTO=fat \
+ && RUSTFLAGS='-C target-feature=+crt-static' \
+    CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
     cargo build --release --locked --bin mailsink --target "$target" \
  && scripts/container-rootfs "target/$target/release/mailsink" /rootfs
 
