@@ -31,11 +31,14 @@ pub(crate) fn insert(
     let columns = &message.columns;
     let size = message.data.len() as u64;
     conn.prepare_cached(
-        "INSERT INTO messages (public_id, received_at, size, served_size, mail_from, rcpt_to,
+        // One more than any id ever used (see id_floor): an id, which is also
+        // the catch-all's IMAP UID, never names two messages.
+        "INSERT INTO messages (id, public_id, received_at, size, served_size, mail_from, rcpt_to,
              helo, client_addr, auth_user, tls, dsn_ret, dsn_envid, subject, from_addr, to_addrs,
              cc_addrs, bcc_addrs, reply_to_addrs, sent_at, message_id, attachments,
              inline_parts, snippet, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+         VALUES ((SELECT max(coalesce((SELECT max(id) FROM messages), 0), high) + 1 FROM id_floor),
+             ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
              ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
@@ -91,6 +94,20 @@ pub(crate) fn insert(
         envelope,
         summary,
     })
+}
+
+/// Counts the messages that arrived since the last fold into `totals`.
+/// Inserts leave `totals` alone so a message's commit writes one page fewer;
+/// the writer folds them in with its batched index writes.
+pub(crate) fn fold_totals(conn: &Connection) -> Result<(), Error> {
+    conn.prepare_cached(
+        "UPDATE totals SET
+             messages = messages + (SELECT count(*) FROM messages WHERE id > through),
+             unread = unread + (SELECT count(*) FROM messages WHERE id > through AND is_read = 0),
+             through = max(through, coalesce((SELECT max(id) FROM messages), 0))",
+    )?
+    .execute([])?;
+    Ok(())
 }
 
 /// The row ids and public IDs of the target's messages.

@@ -69,12 +69,12 @@ pub(crate) fn entries(
     }
     if owner.is_empty() {
         let mut stmt = conn.prepare_cached(
-            "SELECT u.uid, m.id, m.is_read, f.flags, m.received_at, m.served_size,
+            "SELECT m.id, m.id, m.is_read, f.flags, m.received_at, m.served_size,
                  (SELECT group_concat(t.name, char(31)) FROM message_tags mt
                   JOIN tags t ON t.id = mt.tag WHERE mt.message = m.id)
-             FROM imap_uids u JOIN messages m ON m.id = u.message
+             FROM messages m
              LEFT JOIN imap_flags f ON f.owner = '' AND f.message = m.id
-             WHERE u.uid > ?1 ORDER BY u.uid",
+             WHERE m.id > ?1 ORDER BY m.id",
         )?;
         let rows = stmt.query_map([after], |row| {
             let mut flags = Flags::parse(&row.get::<_, Option<String>>(3)?.unwrap_or_default());
@@ -94,14 +94,15 @@ pub(crate) fn entries(
         })?;
         return Ok(rows.collect::<Result<_, _>>()?);
     }
-    // The address's own UIDs: a range of the (owner, uid) key, so catching
-    // up with new mail reads only the new rows.
-    let sql = "SELECT a.uid, m.id, f.flags, m.received_at, m.served_size
-         FROM imap_address_uids a JOIN messages m ON m.id = a.message
+    // The address's mail, whose UIDs are the message ids: a range of the
+    // (address, message) key, so catching up with new mail reads only the
+    // new rows.
+    let sql = "SELECT m.id, m.id, f.flags, m.received_at, m.served_size
+         FROM recipients r JOIN messages m ON m.id = r.message
          LEFT JOIN imap_flags f ON f.owner = ?1 AND f.message = m.id
-         WHERE a.owner = ?1 AND a.uid > ?2
+         WHERE r.address = ?1 AND r.message > ?2
            AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.owner = ?1 AND h.message = m.id)
-         ORDER BY a.uid";
+         ORDER BY r.message";
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![owner, after], |row| {
         Ok(Entry {
@@ -115,22 +116,27 @@ pub(crate) fn entries(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The next UID of a folder: the catch-all's INBOX follows the database's
-/// UID sequence, an address's INBOX its own counter.
+/// The next UID of a folder. INBOX UIDs are message ids (never reused, see
+/// migration 0003): the catch-all's next is one past the newest id ever
+/// used, an address's one past the newest id it ever received.
 pub(crate) fn uidnext(conn: &Connection, owner: &str, folder: &Folder) -> Result<u32, Error> {
     if folder.is_inbox() && owner.is_empty() {
         let last: Option<u32> = conn
-            .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'imap_uids'")?
+            .prepare_cached(
+                "SELECT max(coalesce((SELECT max(id) FROM messages), 0), high) FROM id_floor",
+            )?
             .query_row([], |row| row.get(0))
             .optional()?;
         return Ok(last.unwrap_or(0).saturating_add(1));
     }
     if folder.is_inbox() {
-        let next: Option<u32> = conn
-            .prepare_cached("SELECT next FROM imap_address_next WHERE owner = ?1")?
-            .query_row([owner], |row| row.get(0))
-            .optional()?;
-        return Ok(next.unwrap_or(1));
+        let last: u32 = conn
+            .prepare_cached(
+                "SELECT max(coalesce((SELECT max(message) FROM recipients WHERE address = ?1), 0),
+                            coalesce((SELECT high FROM address_floor WHERE owner = ?1), 0))",
+            )?
+            .query_row([owner], |row| row.get(0))?;
+        return Ok(last.saturating_add(1));
     }
     Ok(conn
         .prepare_cached("SELECT uidnext FROM imap_mailboxes WHERE id = ?1")?
@@ -181,14 +187,13 @@ pub(crate) fn bodies(
 pub(crate) fn uid_of(conn: &Connection, owner: &str, id: &MessageId) -> Result<Option<u32>, Error> {
     let (sql, owner) = if owner.is_empty() {
         (
-            "SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message
-             WHERE m.public_id = ?1 AND ?2 = ''",
+            "SELECT id FROM messages WHERE public_id = ?1 AND ?2 = ''",
             "",
         )
     } else {
         (
-            "SELECT a.uid FROM imap_address_uids a JOIN messages m ON m.id = a.message
-             WHERE m.public_id = ?1 AND a.owner = ?2",
+            "SELECT m.id FROM recipients r JOIN messages m ON m.id = r.message
+             WHERE m.public_id = ?1 AND r.address = ?2",
             owner,
         )
     };

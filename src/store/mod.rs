@@ -144,6 +144,7 @@ impl Store {
         };
         let mut conn = schema::open_writer(&path, sync)?;
         let reindexed = index::catch_up(&mut conn)?;
+        changes::fold_totals(&conn)?;
         if reindexed > 0 {
             tracing::info!(
                 messages = reindexed,

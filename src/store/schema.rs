@@ -15,6 +15,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_init.sql")),
         M::up(include_str!("../../migrations/0002_imap.sql")),
+        M::up(include_str!("../../migrations/0003_lean_inserts.sql")),
     ])
 });
 
@@ -55,7 +56,7 @@ mod tests {
     }
 
     #[test]
-    fn imap_uids_are_given_to_the_mail_of_an_older_database() {
+    fn an_older_database_gets_its_id_floor_and_counts() {
         let mut conn = Connection::open_in_memory().expect("a database");
         Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))])
             .to_latest(&mut conn)
@@ -79,43 +80,30 @@ mod tests {
             }
         }
         MIGRATIONS.to_latest(&mut conn).expect("migrated");
-        let uids: Vec<(String, u32, i64)> = conn
-            .prepare("SELECT lower(owner), uid, message FROM imap_address_uids ORDER BY 1, 2")
-            .expect("a query")
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        assert_eq!(
-            uids,
-            [
-                ("a@x.org".to_owned(), 1, 1),
-                ("a@x.org".to_owned(), 2, 2),
-                ("b@x.org".to_owned(), 1, 2)
-            ]
-        );
-        // New mail continues each address's numbering; the catch-all's
-        // UIDs follow the messages.
-        conn.execute(
-            "INSERT INTO recipients (address, message) VALUES ('B@X.ORG', 3)",
-            [],
-        )
-        .expect("a recipient");
-        let next: u32 = conn
+        // UIDs are the message ids, never given twice; the counts cover the
+        // messages so far.
+        let (floor, messages, unread, through): (i64, u64, u64, i64) = conn
             .query_row(
-                "SELECT uid FROM imap_address_uids WHERE owner = 'b@x.org' AND message = 3",
+                "SELECT high, messages, unread, through FROM id_floor, totals",
                 [],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
-            .expect("a UID");
-        assert_eq!(next, 2);
-        let catch_all: Vec<i64> = conn
-            .prepare("SELECT message FROM imap_uids ORDER BY uid")
+            .expect("the floor and the counts");
+        assert_eq!((floor, messages, unread, through), (2, 2, 2, 2));
+        // An address's newest message going leaves a floor for its UIDNEXT;
+        // an older one does not.
+        conn.execute_batch(
+            "DELETE FROM recipients WHERE address = 'b@x.org';
+             DELETE FROM recipients WHERE address = 'a@x.org' AND message = 1;",
+        )
+        .expect("deleted");
+        let floors: Vec<(String, i64)> = conn
+            .prepare("SELECT owner, high FROM address_floor")
             .expect("a query")
-            .query_map([], |row| row.get(0))
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .expect("rows")
             .collect::<Result<_, _>>()
             .expect("rows");
-        assert_eq!(catch_all, [1, 2]);
+        assert_eq!(floors, [("b@x.org".to_owned(), 2)]);
     }
 }

@@ -190,6 +190,7 @@ impl Writer {
     fn index_pending(&mut self) {
         let result = self.conn.transaction().map_err(Error::from).and_then(|tx| {
             self.pending.flush_into(&tx)?;
+            changes::fold_totals(&tx)?;
             tx.commit().map_err(Error::from)
         });
         match result {

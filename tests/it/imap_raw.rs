@@ -509,8 +509,8 @@ async fn each_address_sees_its_own_mail_and_the_catch_all_sees_everything() {
     frank
         .expect("c NOOP", "* 1 EXPUNGE\r\nc OK NOOP completed\r\n")
         .await;
-    // Each address numbers its own mail: UIDNEXT moves only when mail for
-    // it arrives (RFC 3501 §2.3.1.1).
+    // UIDNEXT moves only when mail for the address arrives (RFC 3501
+    // §2.3.1.1); its UIDs are the message ids, so frank's next is 5.
     let uidnext = "* STATUS INBOX (UIDNEXT 2)\r\ns OK STATUS completed\r\n";
     frank.expect("s STATUS INBOX (UIDNEXT)", uidnext).await;
     send_mail(&app, &["grace@example.com"], "for-grace-again").await;
@@ -519,7 +519,7 @@ async fn each_address_sees_its_own_mail_and_the_catch_all_sees_everything() {
     frank
         .expect(
             "s STATUS INBOX (UIDNEXT)",
-            "* STATUS INBOX (UIDNEXT 3)\r\n* 1 EXISTS\r\ns OK STATUS completed\r\n",
+            "* STATUS INBOX (UIDNEXT 5)\r\n* 1 EXISTS\r\ns OK STATUS completed\r\n",
         )
         .await;
 }
@@ -583,6 +583,14 @@ async fn uids_are_never_reused_across_restarts() {
         "* SEARCH 1 2\r\nb OK SEARCH completed\r\n",
     )
     .await;
+    let mut admin = Imap::login(app.imap, "admin").await;
+    let select = admin.command("a SELECT INBOX").await;
+    let admin_validity = select
+        .lines()
+        .find(|l| l.starts_with("* OK [UIDVALIDITY "))
+        .expect("UIDVALIDITY")
+        .to_owned();
+    assert!(select.contains("* OK [UIDNEXT 3] "), "{select}");
     // The newest row goes: SQLite would hand its rowid out again.
     app.store
         .delete(mailsink::store::Target::Ids(vec![newest.id.clone()]))
@@ -600,6 +608,20 @@ async fn uids_are_never_reused_across_restarts() {
         "* SEARCH 1 3\r\nb OK SEARCH completed\r\n",
     )
     .await;
+    // The catch-all's UIDs too.
+    let mut admin = Imap::login(app.imap, "admin").await;
+    let select = admin.command("a SELECT INBOX").await;
+    assert!(
+        select.contains(&format!("{admin_validity}\r\n")),
+        "{select}"
+    );
+    assert!(select.contains("* OK [UIDNEXT 4] "), "{select}");
+    admin
+        .expect(
+            "b UID SEARCH ALL",
+            "* SEARCH 1 3\r\nb OK SEARCH completed\r\n",
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

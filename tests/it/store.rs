@@ -95,3 +95,55 @@ async fn max_age_prunes_old_messages() {
     let id = id.parse().expect("an ID");
     assert!(app.store.raw(&id).await.expect("read").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn totals_stay_exact_before_and_after_the_writer_folds_new_mail() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("totals.db");
+    let db = db.to_str().expect("a UTF-8 path");
+    let app = TestApp::spawn_with(&["--db", db]).await;
+    let totals = async |app: &TestApp| {
+        let t = app.store.totals().await.expect("totals");
+        (t.messages, t.unread)
+    };
+    let id = |text: String| text.parse::<mailsink::store::MessageId>().expect("an ID");
+    let a = id(send(&app, "a").await);
+    let b = id(send(&app, "b").await);
+    let c = id(send(&app, "c").await);
+    // Fresh mail is counted from the rows until the writer folds it in.
+    assert_eq!(totals(&app).await, (3, 3));
+    app.store
+        .set_read(Target::Ids(vec![b.clone()]), true)
+        .await
+        .expect("mark read");
+    app.store
+        .delete(Target::Ids(vec![c]))
+        .await
+        .expect("delete");
+    assert_eq!(totals(&app).await, (2, 1));
+    // The writer folds new mail in once it has been idle a moment; changes
+    // to folded mail adjust the stored counts.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(totals(&app).await, (2, 1));
+    app.store
+        .set_read(Target::Ids(vec![a.clone()]), true)
+        .await
+        .expect("mark read");
+    app.store
+        .delete(Target::Ids(vec![b]))
+        .await
+        .expect("delete");
+    assert_eq!(totals(&app).await, (1, 0));
+    send(&app, "d").await;
+    assert_eq!(totals(&app).await, (2, 1));
+    app.store
+        .set_read(Target::Ids(vec![a]), false)
+        .await
+        .expect("mark unread");
+    assert_eq!(totals(&app).await, (2, 2));
+    app.stop().await;
+    let app = TestApp::spawn_with(&["--db", db]).await;
+    assert_eq!(totals(&app).await, (2, 2));
+    assert_eq!(app.store.delete(Target::All).await.expect("delete all"), 2);
+    assert_eq!(totals(&app).await, (0, 0));
+}
