@@ -343,16 +343,47 @@ fn in_savepoint<T>(
     tx: &Transaction<'_>,
     f: impl FnOnce(&Connection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    // `Transaction` derefs to the connection; a savepoint scopes one job's changes.
-    tx.execute_batch("SAVEPOINT job")?;
+    // `Transaction` derefs to the connection; a savepoint scopes one job's
+    // changes. Cached statements: every message passes through here.
+    let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([]));
+    run("SAVEPOINT job")?;
     match f(tx) {
         Ok(value) => {
-            tx.execute_batch("RELEASE job")?;
+            run("RELEASE job")?;
             Ok(value)
         }
         Err(e) => {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            run("ROLLBACK TO job")?;
+            run("RELEASE job")?;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_job_undoes_only_its_own_changes() -> Result<(), Error> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")?;
+        let tx = conn.transaction()?;
+        let insert = |conn: &Connection, v: i64| -> Result<(), Error> {
+            conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(())
+        };
+        in_savepoint(&tx, |c| insert(c, 1))?;
+        // Its first row goes in, its second breaks the constraint.
+        let failed = in_savepoint(&tx, |c| insert(c, 2).and_then(|()| insert(c, 1)));
+        assert!(matches!(failed, Err(Error::Sqlite(_))));
+        in_savepoint(&tx, |c| insert(c, 3))?;
+        tx.commit()?;
+        let rows: Vec<i64> = conn
+            .prepare("SELECT v FROM t ORDER BY v")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(rows, [1, 3]);
+        Ok(())
     }
 }
