@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use mailsink::store::{StoreEvent, Target};
+use mailsink::store::{MessageId, StoreEvent, Target};
 
 use crate::harness::{Raw, TestApp};
 
@@ -106,40 +106,33 @@ async fn totals_stay_exact_before_and_after_the_writer_folds_new_mail() {
         let t = app.store.totals().await.expect("totals");
         (t.messages, t.unread)
     };
-    let id = |text: String| text.parse::<mailsink::store::MessageId>().expect("an ID");
+    let read = async |id: &MessageId, read: bool| {
+        let target = Target::Ids(vec![id.clone()]);
+        assert_eq!(app.store.set_read(target, read).await.expect("read"), 1);
+    };
+    let delete = async |id: &MessageId| {
+        let target = Target::Ids(vec![id.clone()]);
+        assert_eq!(app.store.delete(target).await.expect("delete"), 1);
+    };
+    let id = |text: String| text.parse::<MessageId>().expect("an ID");
     let a = id(send(&app, "a").await);
     let b = id(send(&app, "b").await);
     let c = id(send(&app, "c").await);
     // Fresh mail is counted from the rows until the writer folds it in.
     assert_eq!(totals(&app).await, (3, 3));
-    app.store
-        .set_read(Target::Ids(vec![b.clone()]), true)
-        .await
-        .expect("mark read");
-    app.store
-        .delete(Target::Ids(vec![c]))
-        .await
-        .expect("delete");
+    read(&b, true).await;
+    delete(&c).await;
     assert_eq!(totals(&app).await, (2, 1));
     // The writer folds new mail in once it has been idle a moment; changes
     // to folded mail adjust the stored counts.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(totals(&app).await, (2, 1));
-    app.store
-        .set_read(Target::Ids(vec![a.clone()]), true)
-        .await
-        .expect("mark read");
-    app.store
-        .delete(Target::Ids(vec![b]))
-        .await
-        .expect("delete");
+    read(&a, true).await;
+    delete(&b).await;
     assert_eq!(totals(&app).await, (1, 0));
     send(&app, "d").await;
     assert_eq!(totals(&app).await, (2, 1));
-    app.store
-        .set_read(Target::Ids(vec![a]), false)
-        .await
-        .expect("mark unread");
+    read(&a, false).await;
     assert_eq!(totals(&app).await, (2, 2));
     app.stop().await;
     let app = TestApp::spawn_with(&["--db", db]).await;
