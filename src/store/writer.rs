@@ -186,11 +186,10 @@ impl Writer {
         self.index_pending();
     }
 
-    /// Writes the pending index rows in their own transaction.
+    /// Writes the pending index rows and folds the counts, in their own transaction.
     fn index_pending(&mut self) {
         let result = self.conn.transaction().map_err(Error::from).and_then(|tx| {
-            self.pending.flush_into(&tx)?;
-            changes::fold_totals(&tx)?;
+            catch_up(&mut self.pending, &tx)?;
             tx.commit().map_err(Error::from)
         });
         match result {
@@ -226,7 +225,7 @@ impl Writer {
         for job in group {
             // Searches see every message stored before them, this group's too.
             if job.searches()
-                && let Err(error) = self.pending.flush_into(&tx)
+                && let Err(error) = catch_up(&mut self.pending, &tx)
             {
                 job.fail(&error);
                 index_error = Some(error);
@@ -282,6 +281,13 @@ impl Writer {
             }
         }
     }
+}
+
+/// The bookkeeping kept off each message's commit: writes the pending index
+/// rows and folds the new mail into the mailbox counts.
+fn catch_up(pending: &mut Pending, tx: &Transaction<'_>) -> Result<(), Error> {
+    pending.flush_into(tx)?;
+    changes::fold_totals(tx)
 }
 
 fn apply(tx: &Transaction<'_>, job: Job, pending: &mut Pending) -> Done {
