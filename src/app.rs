@@ -104,20 +104,20 @@ impl App {
             max_connections: config.smtp_max_connections as usize,
         };
         let stats = Arc::new(Stats::default());
-        let pop3 = pop3::Server::new(
-            pop3::Settings {
+        let pop3 = pop3::Server::new(pop3::Context {
+            settings: pop3::Settings {
                 hostname: config.hostname.clone(),
                 credentials: pop3_credentials,
                 idle_timeout: config.pop3_idle_timeout,
                 // POP3 sessions are few and short; SMTP's cap bounds them too.
                 max_connections: config.smtp_max_connections as usize,
             },
-            store.clone(),
-            tls.clone(),
-            cancel.clone(),
-        );
-        let imap = imap::Server::new(
-            imap::Settings {
+            store: store.clone(),
+            tls: tls.clone(),
+            cancel: cancel.clone(),
+        });
+        let imap = imap::Server::new(imap::Context {
+            settings: imap::Settings {
                 hostname: config.hostname.clone(),
                 credentials: imap_credentials,
                 idle_timeout: config.imap_idle_timeout,
@@ -125,10 +125,10 @@ impl App {
                 max_connections: config.smtp_max_connections as usize,
                 max_message_size: usize::try_from(config.max_message_size.0).unwrap_or(usize::MAX),
             },
-            store.clone(),
-            tls.clone(),
-            cancel.clone(),
-        );
+            store: store.clone(),
+            tls: tls.clone(),
+            cancel: cancel.clone(),
+        });
         Ok(Self {
             imap,
             imap_listener,
@@ -138,13 +138,13 @@ impl App {
             pop3s_listener,
             hostname: settings.hostname.clone(),
             max_message_size: settings.max_message_size,
-            smtp: smtp::Server::new(
+            smtp: smtp::Server::new(smtp::Context {
                 settings,
-                store.clone(),
-                Arc::clone(&stats),
+                store: store.clone(),
+                stats: Arc::clone(&stats),
                 tls,
-                cancel.clone(),
-            ),
+                cancel: cancel.clone(),
+            }),
             store,
             stats,
             smtp_listener,

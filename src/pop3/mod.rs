@@ -9,14 +9,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::auth::Credentials;
-use crate::net::starttls::{self, Tls};
+use crate::net::starttls::{Outcome, Tls};
 use crate::store::Store;
 use session::Session;
 
@@ -39,65 +38,47 @@ pub(crate) struct Context {
     pub(crate) cancel: CancellationToken,
 }
 
-/// The POP3 service: one or two bound listeners sharing one connection cap.
-pub struct Server {
-    ctx: Arc<Context>,
-    slots: Arc<Semaphore>,
-}
+/// The POP3 service: its listeners, sharing one connection cap.
+pub(crate) type Server = crate::net::Service<Context>;
 
-impl Server {
-    pub fn new(
-        settings: Settings,
-        store: Store,
-        tls: TlsAcceptor,
-        cancel: CancellationToken,
-    ) -> Self {
-        let slots = Arc::new(Semaphore::new(settings.max_connections));
-        Self {
-            ctx: Arc::new(Context {
-                settings,
-                store,
-                tls,
-                cancel,
-            }),
-            slots,
+impl crate::net::Protocol for Context {
+    fn max_connections(&self) -> usize {
+        self.settings.max_connections
+    }
+
+    fn refusal(&self) -> Arc<str> {
+        "-ERR [SYS/TEMP] too many connections, try again later\r\n".into()
+    }
+
+    fn tls(&self) -> Tls<'_> {
+        Tls {
+            acceptor: &self.tls,
+            timeout: self.settings.idle_timeout,
+            cancel: &self.cancel,
         }
     }
 
-    /// Accepts connections until shutdown, spawning sessions on `tracker`.
-    pub async fn serve(&self, listener: TcpListener, implicit_tls: bool, tracker: TaskTracker) {
-        let refusal: Arc<str> = "-ERR [SYS/TEMP] too many connections, try again later\r\n".into();
-        crate::net::accept(
-            listener,
-            &self.ctx.cancel,
-            &tracker,
-            &self.slots,
-            refusal,
-            |stream, peer| handle(stream, peer, Arc::clone(&self.ctx), implicit_tls),
-        )
-        .await;
+    fn cancel(&self) -> &CancellationToken {
+        &self.cancel
     }
-}
 
-async fn handle(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, implicit_tls: bool) {
-    let secure_ctx = Arc::clone(&ctx);
-    let tls = Tls {
-        acceptor: &ctx.tls,
-        timeout: ctx.settings.idle_timeout,
-        cancel: &ctx.cancel,
-    };
-    starttls::serve(
-        stream,
-        peer,
-        implicit_tls,
-        tls,
-        |stream| Session::new(stream, Arc::clone(&ctx), peer, false).run(true),
-        move |stream, greet| async move {
-            Session::new(stream, secure_ctx, peer, true)
-                .run(greet)
-                .await
-                .map(|_| ())
-        },
-    )
-    .await;
+    async fn plain(
+        self: Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> std::io::Result<Outcome<TcpStream>> {
+        Session::new(stream, self, peer, false).run(true).await
+    }
+
+    async fn secure(
+        self: Arc<Self>,
+        stream: TlsStream<TcpStream>,
+        peer: SocketAddr,
+        greet: bool,
+    ) -> std::io::Result<()> {
+        Session::new(stream, self, peer, true)
+            .run(greet)
+            .await
+            .map(|_| ())
+    }
 }
