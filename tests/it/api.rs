@@ -3,48 +3,14 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, deliver};
+use crate::harness::{Api, deliver};
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
-struct Api {
-    app: TestApp,
-    client: Client,
-}
-
 impl Api {
-    async fn spawn() -> Self {
-        Self {
-            app: TestApp::spawn().await,
-            client: Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.app.http)
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<&str>) -> (StatusCode, String) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_owned());
-        }
-        let response = request.send().await.expect("HTTP request");
-        let status = response.status();
-        (status, response.text().await.expect("body"))
-    }
-
-    async fn json(&self, path: &str) -> Value {
-        let (status, body) = self.call(Method::GET, path, None).await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-    }
-
     /// Sends a mail with a text body, an inline PNG and a PDF attachment.
     async fn send_rich(&self, subject: &str) -> String {
         let message = format!(

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::harness::{TestApp, deliver};
+use crate::harness::{Api, deliver};
 
 const HOST: &str = "mailsink.test";
 
@@ -25,46 +25,7 @@ const MULTIPART: &str = "From: Alice <alice@example.com>\r\nTo: bob@example.com\
      Content-Disposition: attachment; filename=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
      JVBERi0xLjQK\r\n--b1--\r\n";
 
-struct Api {
-    app: TestApp,
-    client: Client,
-}
-
 impl Api {
-    async fn spawn() -> Self {
-        Self {
-            app: TestApp::spawn().await,
-            client: Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.app.http)
-    }
-
-    async fn call(&self, method: Method, path: &str) -> (StatusCode, String, String) {
-        let response = self
-            .client
-            .request(method, self.url(path))
-            .send()
-            .await
-            .expect("HTTP request");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        (status, content_type, response.text().await.expect("body"))
-    }
-
-    async fn json(&self, path: &str) -> Value {
-        let (status, _, body) = self.call(Method::GET, path).await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-    }
-
     async fn send(&self, from: &str, to: &str, subject: &str) -> String {
         let message =
             format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n");
@@ -99,7 +60,7 @@ async fn messages_have_mailhogs_shape() {
     )
     .await;
 
-    let (status, content_type, body) = api.call(Method::GET, "/api/v2/messages").await;
+    let (status, content_type, body) = api.request(Method::GET, "/api/v2/messages", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "text/json", "MailHog's own content type");
     let page: Value = serde_json::from_str(&body).expect("JSON");
@@ -239,7 +200,9 @@ async fn paging_and_search_kinds() {
     );
 
     let search = |kind: &str, query: &str| format!("/api/v2/search?kind={kind}&query={query}");
-    let (status, content_type, _) = api.call(Method::GET, &search("from", "shop.example")).await;
+    let (status, content_type, _) = api
+        .request(Method::GET, &search("from", "shop.example"), None)
+        .await;
     assert_eq!(
         (status, content_type.as_str()),
         (StatusCode::OK, "application/json")
@@ -267,7 +230,7 @@ async fn paging_and_search_kinds() {
         "/api/v2/search?kind=from",
         "/api/v2/search?kind=from&query=%20",
     ] {
-        let (status, _, body) = api.call(Method::GET, bad).await;
+        let (status, _, body) = api.request(Method::GET, bad, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body.starts_with("Error: "), "{bad}: {body}");
     }
@@ -346,11 +309,11 @@ async fn downloads_deletes_and_switched_off_features() {
         "other encodings as they are"
     );
     assert_eq!(
-        api.call(Method::GET, &part("9")).await.0,
+        api.request(Method::GET, &part("9"), None).await.0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        api.call(Method::GET, &part("x")).await.0,
+        api.request(Method::GET, &part("x"), None).await.0,
         StatusCode::BAD_REQUEST
     );
 
@@ -360,18 +323,26 @@ async fn downloads_deletes_and_switched_off_features() {
         "/api/v1/messages/bad/download",
     ] {
         assert_eq!(
-            api.call(Method::GET, path).await.0,
+            api.request(Method::GET, path, None).await.0,
             StatusCode::NOT_FOUND,
             "{path}"
         );
     }
     let (status, _, body) = api
-        .call(Method::POST, &format!("/api/v1/messages/{id}/release"))
+        .request(
+            Method::POST,
+            &format!("/api/v1/messages/{id}/release"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     let (status, _, body) = api
-        .call(Method::DELETE, &format!("/api/v1/messages/{id}@{HOST}"))
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/messages/{id}@{HOST}"),
+            None,
+        )
         .await;
     assert_eq!(
         (status, body.as_str()),
@@ -380,13 +351,13 @@ async fn downloads_deletes_and_switched_off_features() {
     );
     assert!(api.app.messages().await.is_empty());
     assert_eq!(
-        api.call(Method::DELETE, &format!("/api/v1/messages/{id}"))
+        api.request(Method::DELETE, &format!("/api/v1/messages/{id}"), None)
             .await
             .0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        api.call(Method::GET, &format!("/api/v1/messages/{id}"))
+        api.request(Method::GET, &format!("/api/v1/messages/{id}"), None)
             .await
             .0,
         StatusCode::NOT_FOUND
@@ -394,12 +365,12 @@ async fn downloads_deletes_and_switched_off_features() {
 
     for method in [Method::GET, Method::PUT, Method::DELETE] {
         assert_eq!(
-            api.call(method.clone(), "/api/v2/jim").await.0,
+            api.call(method.clone(), "/api/v2/jim", None).await.0,
             StatusCode::NOT_FOUND,
             "{method} jim: off"
         );
     }
-    let (status, _, body) = api.call(Method::POST, "/api/v2/jim").await;
+    let (status, _, body) = api.request(Method::POST, "/api/v2/jim", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("not available"), "{body}");
     assert_eq!(

@@ -314,3 +314,65 @@ pub async fn deliver(addr: SocketAddr, from: &str, to: &[&str], message: &str) -
         .unwrap_or_else(|| panic!("not queued: {reply:?}"));
     id.parse().expect("a message ID")
 }
+
+/// A running server and an HTTP client for its API.
+pub struct Api {
+    pub app: TestApp,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub async fn spawn() -> Self {
+        Self {
+            app: TestApp::spawn().await,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.app.http)
+    }
+
+    /// Sends a request, with `body` as JSON when given; the status,
+    /// Content-Type and body of the answer.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (reqwest::StatusCode, String, String) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.expect("HTTP request");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, content_type, response.text().await.expect("body"))
+    }
+
+    /// The status and body of the answer to a request.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (reqwest::StatusCode, String) {
+        let (status, _, body) = self.request(method, path, body).await;
+        (status, body)
+    }
+
+    /// A GET that must answer 200 with JSON.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+}
