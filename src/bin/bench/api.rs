@@ -28,7 +28,7 @@ use crate::machine::{self, Machine};
 use crate::pipeline::{self, Addressing, PipelineLoad, PipelineOutcome, USERS};
 use crate::report::{self, mib};
 use crate::server::{self, Server};
-use crate::throughput::{per_second, run_limit};
+use crate::throughput::per_second;
 
 /// Body size of every message, filled or sent in the background.
 const BODY_BYTES: usize = 1024;
@@ -371,33 +371,16 @@ pub async fn run(
     Ok(out)
 }
 
-/// Fills the mailbox with `settings.messages` numbered messages: an equal
-/// share per connection, then the remainder one per connection.
+/// Fills the mailbox with `settings.messages` numbered messages.
 pub async fn fill(mailsink: &Server, settings: Settings) -> PipelineOutcome {
-    let connections = settings.fill_connections.min(settings.messages).max(1);
-    let share = settings.messages / connections;
-    let remainder = settings.messages % connections;
-    let limit = run_limit(u64::from(settings.messages));
-    let load = |connections, messages_per_connection, first| PipelineLoad {
-        connections,
-        messages_per_connection,
-        body_bytes: BODY_BYTES,
-        bdat: false,
-        addressing: Addressing::Numbered { first },
-        pace: None,
-    };
-    let mut outcome = pipeline::run(mailsink.addr(), load(connections, share, 0), limit).await;
-    if remainder > 0 {
-        let first = u64::from(connections) * u64::from(share);
-        let rest = pipeline::run(mailsink.addr(), load(remainder, 1, first), limit).await;
-        outcome.accepted += rest.accepted;
-        outcome.failed += rest.failed;
-        outcome.rejected += rest.rejected;
-        outcome.connection_errors += rest.connection_errors;
-        outcome.elapsed += rest.elapsed;
-        outcome.first_error = outcome.first_error.or(rest.first_error);
-    }
-    outcome
+    pipeline::fill(
+        mailsink.addr(),
+        settings.messages,
+        settings.fill_connections,
+        BODY_BYTES,
+        |first| Addressing::Numbered { first },
+    )
+    .await
 }
 
 /// Waits until `GET /readyz` answers 200.

@@ -23,11 +23,11 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{sleep, timeout};
 
 use crate::machine::{self, Machine};
-use crate::pipeline::{self, Addressing, PipelineLoad, PipelineOutcome};
+use crate::pipeline::{self, Addressing, PipelineOutcome};
 use crate::report;
 use crate::server::{self, Server};
 use crate::smtp::{CLIENT_NAME, Connection, SENDER};
-use crate::throughput::{per_second, run_limit};
+use crate::throughput::per_second;
 
 /// The one recipient of every message, and the IMAP login.
 const MAILBOX: &str = "imap@example.com";
@@ -118,26 +118,10 @@ async fn fill(mailsink: &mut Server, messages: u32, connections: u32) -> Result<
         "imap: filling Mailsink with {messages} messages of {} to {MAILBOX}",
         report::size_label(BODY_BYTES)
     );
-    let connections = connections.min(messages).max(1);
-    let share = messages / connections;
-    let remainder = messages % connections;
-    let limit = run_limit(u64::from(messages));
-    let load = |connections, messages_per_connection| PipelineLoad {
-        connections,
-        messages_per_connection,
-        body_bytes: BODY_BYTES,
-        bdat: false,
-        addressing: Addressing::Fixed(MAILBOX),
-        pace: None,
-    };
-    let mut outcome = pipeline::run(mailsink.addr(), load(connections, share), limit).await;
-    if remainder > 0 {
-        let rest = pipeline::run(mailsink.addr(), load(remainder, 1), limit).await;
-        outcome.accepted += rest.accepted;
-        outcome.failed += rest.failed;
-        outcome.elapsed += rest.elapsed;
-        outcome.first_error = outcome.first_error.or(rest.first_error);
-    }
+    let outcome = pipeline::fill(mailsink.addr(), messages, connections, BODY_BYTES, |_| {
+        Addressing::Fixed(MAILBOX)
+    })
+    .await;
     mailsink.ensure_running()?;
     ensure!(
         outcome.failed == 0,

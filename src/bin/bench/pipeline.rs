@@ -180,6 +180,42 @@ pub async fn run(addr: SocketAddr, load: PipelineLoad, limit: Duration) -> Pipel
     outcome
 }
 
+/// Sends `messages` messages of `body_bytes` over `connections` pipelining
+/// connections: an equal share per connection, then the remainder one per
+/// connection. `addressing` gets the number of the first message of a run.
+pub async fn fill(
+    addr: SocketAddr,
+    messages: u32,
+    connections: u32,
+    body_bytes: usize,
+    addressing: fn(u64) -> Addressing,
+) -> PipelineOutcome {
+    let connections = connections.min(messages).max(1);
+    let share = messages / connections;
+    let remainder = messages % connections;
+    let limit = crate::throughput::run_limit(u64::from(messages));
+    let load = |connections, messages_per_connection, first| PipelineLoad {
+        connections,
+        messages_per_connection,
+        body_bytes,
+        bdat: false,
+        addressing: addressing(first),
+        pace: None,
+    };
+    let mut outcome = run(addr, load(connections, share, 0), limit).await;
+    if remainder > 0 {
+        let first = u64::from(connections) * u64::from(share);
+        let rest = run(addr, load(remainder, 1, first), limit).await;
+        outcome.accepted += rest.accepted;
+        outcome.failed += rest.failed;
+        outcome.rejected += rest.rejected;
+        outcome.connection_errors += rest.connection_errors;
+        outcome.elapsed += rest.elapsed;
+        outcome.first_error = outcome.first_error.or(rest.first_error);
+    }
+    outcome
+}
+
 /// Runs the load against `addr` until every connection is done or `stop`
 /// completes; connections still busy then are abandoned mid-message. The
 /// flag says whether every connection finished.

@@ -18,7 +18,7 @@ use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::time::{sleep, timeout};
 
 use crate::machine::{self, Machine};
-use crate::pipeline::{self, Addressing, PipelineLoad, PipelineOutcome};
+use crate::pipeline::{self, Addressing, PipelineOutcome};
 use crate::report;
 use crate::server::{self, Server};
 use crate::throughput::{per_second, run_limit};
@@ -124,29 +124,14 @@ pub async fn run(
 /// Fills the maildrop: an equal share per connection, then the remainder
 /// one per connection.
 async fn fill(mailsink: &Server, settings: Settings) -> PipelineOutcome {
-    let connections = settings.fill_connections.min(settings.messages).max(1);
-    let share = settings.messages / connections;
-    let remainder = settings.messages % connections;
-    let limit = run_limit(u64::from(settings.messages));
-    let load = |connections, messages_per_connection| PipelineLoad {
-        connections,
-        messages_per_connection,
-        body_bytes: BODY_BYTES,
-        bdat: false,
-        addressing: Addressing::Fixed(MAILBOX),
-        pace: None,
-    };
-    let mut outcome = pipeline::run(mailsink.addr(), load(connections, share), limit).await;
-    if remainder > 0 {
-        let rest = pipeline::run(mailsink.addr(), load(remainder, 1), limit).await;
-        outcome.accepted += rest.accepted;
-        outcome.failed += rest.failed;
-        outcome.rejected += rest.rejected;
-        outcome.connection_errors += rest.connection_errors;
-        outcome.elapsed += rest.elapsed;
-        outcome.first_error = outcome.first_error.or(rest.first_error);
-    }
-    outcome
+    pipeline::fill(
+        mailsink.addr(),
+        settings.messages,
+        settings.fill_connections,
+        BODY_BYTES,
+        |_| Addressing::Fixed(MAILBOX),
+    )
+    .await
 }
 
 /// Connects to the POP3 listener, retrying while it starts.
