@@ -3,7 +3,7 @@
 //! and the message rows hold their bytes, so a deep offset reads most of the
 //! database; a keyset page starts at its edge through the primary key.
 
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::Error;
 use super::model::MessageId;
@@ -108,17 +108,7 @@ fn filtered(
     cursor: Option<&Cursor>,
     edge: Option<i64>,
 ) -> Result<Window, Error> {
-    let condition = queries::condition(filter);
-    let sql = format!(
-        "SELECT m.id, m.is_read FROM messages m WHERE {} ORDER BY m.id DESC",
-        condition.sql
-    );
-    let hits: Vec<(i64, bool)> = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(&condition.params), |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let hits = queries::hits(conn, filter)?;
     let edge = edge.unwrap_or(i64::MAX);
     let (chosen, has_newer, has_older): (Vec<i64>, bool, bool) = match cursor {
         Some(Cursor::Newer(_)) => {

@@ -94,17 +94,7 @@ pub(crate) fn page(conn: &Connection, filter: &Filter) -> Result<Page, Error> {
     }
     // One evaluation of the condition gives both the counts and the page:
     // a full-text match is the expensive part, and it runs once.
-    let condition = condition(filter);
-    let sql = format!(
-        "SELECT m.id, m.is_read FROM messages m WHERE {} ORDER BY m.id DESC",
-        condition.sql
-    );
-    let hits: Vec<(i64, bool)> = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(&condition.params), |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let hits = hits(conn, filter)?;
     let by_id = format!("SELECT {META_COLUMNS} FROM messages m WHERE m.id = ?1");
     let mut fetch = conn.prepare_cached(&by_id)?;
     let messages = hits
@@ -118,6 +108,21 @@ pub(crate) fn page(conn: &Connection, filter: &Filter) -> Result<Page, Error> {
         matched: hits.len() as u64,
         matched_unread: hits.iter().filter(|(_, read)| !read).count() as u64,
     })
+}
+
+/// The row id and read state of every message the filter matches, newest first.
+pub(crate) fn hits(conn: &Connection, filter: &Filter) -> Result<Vec<(i64, bool)>, Error> {
+    let condition = condition(filter);
+    let sql = format!(
+        "SELECT m.id, m.is_read FROM messages m WHERE {} ORDER BY m.id DESC",
+        condition.sql
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(&condition.params), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?)
 }
 
 /// Messages and unread messages in the whole store.
