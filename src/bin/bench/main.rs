@@ -150,8 +150,8 @@ struct Args {
     /// Messages per run with 1 KB bodies. Runs must be long enough to take in
     /// the work Mailsink batches behind its commits (the full-text index
     /// writes up to 2,048 messages at a time, checkpoints follow every 100
-    /// ms): a run of 2,000 fast messages ended before the first index batch,
-    /// which then ran unmeasured between runs.
+    /// ms); a shorter run can end before the first index batch, which then
+    /// runs unmeasured between runs.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     messages: u32,
 
