@@ -147,15 +147,15 @@ struct Args {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeats: u32,
 
-    /// Messages per run with 1 KB bodies. Runs must be long enough to take in
-    /// the work Mailsink batches behind its commits (the full-text index
-    /// writes up to 2,048 messages at a time, checkpoints follow every 100
-    /// ms); a shorter run can end before the first index batch, which then
-    /// runs unmeasured between runs.
+    /// Messages per run with 1 KB bodies. A run must span several of the
+    /// full-text index's batches (`store::index` sets their size), or the
+    /// index work it caused runs between runs, unmeasured.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     messages: u32,
 
-    /// Messages per run with 100 KB bodies.
+    /// Messages per run with 100 KB bodies. A run must write more than the
+    /// WAL holds before the writer checkpoints it (`store::schema`), or that
+    /// checkpoint runs between runs, unmeasured.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     large_messages: u32,
 
